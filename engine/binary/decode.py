@@ -39,9 +39,10 @@ class _Decoder:
 
     def module(self) -> Module:
         r = self.r
-        if r.end < 4 or r.data[:4] != MAGIC:
-            raise DecodeError("unexpected end" if r.end < 4 and MAGIC.startswith(r.data) else
-                              "magic header not detected", 0)
+        if r.end < 4:
+            raise DecodeError("unexpected end", r.end)
+        if r.data[:4] != MAGIC:
+            raise DecodeError("magic header not detected", 0)
         r.pos = 4
         if r.end < 8:
             raise DecodeError("unexpected end", r.end)
@@ -346,7 +347,10 @@ class _Decoder:
         if kind is Imm.MEMARG:
             at = r.pos
             flags = r.u32()
-            if flags >= 0x40:
+            if flags & 0x40:
+                raise UnsupportedFeature(
+                    "unsupported feature: multi-memory (memory index in memarg)", at)
+            if flags >= 0x20:
                 raise DecodeError("malformed memop flags", at)
             return (MemArg(flags, r.u32()),)
         if kind is Imm.BLOCK:
