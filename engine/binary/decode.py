@@ -420,6 +420,8 @@ def _read_names(data: bytes) -> Names | None:
         while not r.at_end():
             sub_id = r.byte()
             size = r.u32()
+            if size > r.end - r.pos:
+                return None
             sub = Reader(data, r.pos, r.pos + size)
             if sub_id == 0:
                 names.module = sub.name()
