@@ -1,0 +1,507 @@
+"""Translation of one function body to LLVM IR.
+
+The operand stack is simulated at compile time as a list of SSA values; locals are
+``alloca`` slots that LLVM promotes to registers.  Each structured instruction gets a
+:class:`Frame`: branches to a block, ``if`` or ``try_table`` label feed the phi nodes
+of its continuation block, branches to a ``loop`` label feed the phis of its header.
+Code after an unconditional transfer (``br``, ``return``, ``unreachable``, ``throw``)
+is unreachable and skipped until the ``else``/``end`` that makes code reachable again.
+
+Unwinding is explicit: every call returns a status; a non-zero status branches to the
+function's unwind block, which returns the status to its own caller.  A trap stores
+its code in the store state and unwinds the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+import llvmlite.ir as ir
+
+from ..runtime.trap import TrapCode
+from ..syntax.instructions import OPS, Instr
+from ..syntax.types import FuncType, ValType
+from . import memory as mem
+from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
+from .numeric import lower_const, lower_numeric
+from .types import (I32T, I64T, PTR, WASM_CC, callable_pointer, llvm_type, result_type,
+                    wasm_function_type, zero)
+
+if TYPE_CHECKING:
+    from .module import ModuleCompiler
+
+_OPENERS = frozenset({"block", "loop", "if", "try_table"})
+
+
+@dataclass(slots=True)
+class Frame:
+    kind: str                                   # func, block, loop, if, else, try_table
+    params: tuple[ValType, ...]
+    results: tuple[ValType, ...]
+    height: int                                 # operand stack height below the params
+    end_bb: ir.Block                            # the continuation after ``end``
+    incoming: list[tuple[ir.Block, list[ir.Value]]] = field(default_factory=list)
+    header_bb: ir.Block | None = None           # loops: branch target
+    header_phis: list[ir.PhiInstr] = field(default_factory=list)
+    else_bb: ir.Block | None = None             # ifs: the false edge
+    if_params: list[ir.Value] = field(default_factory=list)
+
+    @property
+    def label_types(self) -> tuple[ValType, ...]:
+        return self.params if self.kind == "loop" else self.results
+
+
+class FunctionTranslator:
+    """Implements :class:`~engine.compile.emitter.Emitter` for one function."""
+
+    def __init__(self, mc: "ModuleCompiler", fn: ir.Function, ft: FuncType,
+                 local_types: Sequence[ValType] = ()) -> None:
+        self.mc = mc
+        self.module = mc.ir_module
+        self.target = mc.target
+        self.fn = fn
+        self.ft = ft
+        self.builder = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.vmctx = self.fn.args[0]
+        self.stack: list[ir.Value] = []
+        self.frames: list[Frame] = []
+        self.dead = False
+        self.dead_depth = 0
+        self.trap_blocks: dict[TrapCode, ir.Block] = {}
+        self._unwind_bb: ir.Block | None = None
+        self.locals: list[tuple[ir.Value, ValType]] = []
+        b = self.builder
+        for i, t in enumerate(list(self.ft.params) + list(local_types)):
+            slot = b.alloca(llvm_type(t), name=f"local{i}")
+            b.store(self.fn.args[1 + i] if i < len(self.ft.params) else zero(t), slot)
+            self.locals.append((slot, t))
+        self.store_state = self.load_field(self.vmctx, VMContext.STORE.offset, PTR, "store")
+        self.frames.append(Frame("func", (), self.ft.results, 0,
+                                 self.fn.append_basic_block("return")))
+        self.check_stack()
+        self.consume_fuel()
+
+    # -- Emitter protocol --------------------------------------------------------------
+
+    def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
+        cont = self.fn.append_basic_block("ok")
+        self.builder.cbranch(cond, self.trap_block(code), cont)
+        self.builder.position_at_end(cont)
+
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        return self.mc.intrinsic(name, ret, args)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "") -> ir.Value:
+        b = self.builder
+        ptr = b.gep(base, [I64T(offset)], source_etype=ir.IntType(8)) if offset else base
+        return b.load(ptr, name=name, typ=typ)
+
+    def store_field(self, base: ir.Value, offset: int, value: ir.Value) -> None:
+        b = self.builder
+        ptr = b.gep(base, [I64T(offset)], source_etype=ir.IntType(8)) if offset else base
+        b.store(value, ptr)
+
+    def slot(self, array: ir.Value, index: ir.Value | int, typ: ir.Type = PTR) -> ir.Value:
+        """Load element ``index`` of an array of 8-byte slots."""
+        idx = I64T(index) if isinstance(index, int) else index
+        return self.builder.load(self.builder.gep(array, [idx], source_etype=I64T), typ=typ)
+
+    def trap_block(self, code: TrapCode) -> ir.Block:
+        block = self.trap_blocks.get(code)
+        if block is None:
+            block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
+            saved = self.builder.block
+            self.builder.position_at_end(block)
+            self.store_field(self.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.TRAP))
+            self.store_field(self.store_state, StoreState.TRAP_CODE.offset, I64T(code))
+            self.builder.branch(self.unwind_bb())
+            self.builder.position_at_end(saved)
+            self.trap_blocks[code] = block
+        return block
+
+    def unwind_bb(self) -> ir.Block:
+        """Where a non-zero status goes: return it to the caller."""
+        if self._unwind_bb is None:
+            self._unwind_bb = self.fn.append_basic_block("unwind")
+            saved = self.builder.block
+            self.builder.position_at_end(self._unwind_bb)
+            rt = result_type(self.ft)
+            self.builder.ret(self.builder.insert_value(ir.Constant(rt, ir.Undefined), I32T(1), 0))
+            self.builder.position_at_end(saved)
+        return self._unwind_bb
+
+    def check_stack(self) -> None:
+        """Trap with STACK_OVERFLOW when this frame would go below the store's stack limit."""
+        b = self.builder
+        frame = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32T]), [I32T(0)])
+        limit = self.load_field(self.store_state, StoreState.STACK_LIMIT.offset, I64T)
+        self.trap_if(b.icmp_unsigned("<", b.ptrtoint(frame, I64T), limit), TrapCode.STACK_OVERFLOW)
+
+    def consume_fuel(self) -> None:
+        """Fuel and epoch checks, at function entry and loop headers, when enabled."""
+        b = self.builder
+        if self.mc.options.fuel:
+            fuel = self.load_field(self.store_state, StoreState.FUEL.offset, I64T)
+            left = b.sub(fuel, I64T(1))
+            self.store_field(self.store_state, StoreState.FUEL.offset, left)
+            self.trap_if(b.icmp_signed("<", left, I64T(0)), TrapCode.OUT_OF_FUEL)
+        if self.mc.options.epoch_interruption:
+            epoch_ptr = self.load_field(self.store_state, StoreState.EPOCH.offset, PTR)
+            now = b.load_atomic(epoch_ptr, "monotonic", 8, typ=I64T)
+            deadline = self.load_field(self.store_state, StoreState.EPOCH_DEADLINE.offset, I64T)
+            self.trap_if(b.icmp_unsigned(">=", now, deadline), TrapCode.INTERRUPT)
+
+    def pop(self, n: int) -> list[ir.Value]:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    def set_dead(self) -> None:
+        self.dead = True
+        self.dead_depth = 0
+
+    def block_type(self, bt: object) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+        if bt is None:
+            return (), ()
+        if isinstance(bt, int):
+            ft = self.mc.module.types[bt]
+            return ft.params, ft.results
+        return (), (bt,)  # type: ignore[return-value]
+
+    # -- translation ---------------------------------------------------------------------
+
+    def translate(self, body: Sequence[Instr]) -> None:
+        for ins in body:
+            if self.dead:
+                self.skip(ins)
+            else:
+                self.instr(ins)
+        fallthrough = not self.dead
+        self.dead = False
+        self.end(fallthrough)
+
+    def skip(self, ins: Instr) -> None:
+        op = ins.op
+        if op in _OPENERS:
+            self.dead_depth += 1
+        elif op == "end":
+            if self.dead_depth:
+                self.dead_depth -= 1
+            else:
+                self.dead = False
+                self.end(fallthrough=False)
+        elif op == "else" and self.dead_depth == 0:
+            self.dead = False
+            self.else_(fallthrough=False)
+
+    def instr(self, ins: Instr) -> None:
+        op = ins.op
+        info = OPS[op]
+        if info.sig is not None:
+            if info.natural_align is not None:
+                mem.lower_access(self, op, ins.imm[0], self.pop(len(info.sig[0])), self.stack)
+                return
+            args = self.pop(len(info.sig[0]))
+            self.stack.append(lower_numeric(self, op, args))
+            return
+        if op.endswith(".const"):
+            self.stack.append(lower_const(op, ins.imm[0]))
+            return
+        handler = _HANDLERS.get(op)
+        if handler is None:
+            mem.lower_bulk(self, op, ins.imm, self.stack)
+            return
+        handler(self, *ins.imm)
+
+    # control -------------------------------------------------------------------------
+
+    def push_frame(self, kind: str, bt: object) -> Frame:
+        params, results = self.block_type(bt)
+        frame = Frame(kind, params, results, len(self.stack) - len(params),
+                      self.fn.append_basic_block(f"{kind}_end"))
+        self.frames.append(frame)
+        return frame
+
+    def branch(self, depth: int) -> None:
+        """Unconditional branch to label ``depth`` with the values on top of the stack."""
+        frame = self.frames[-1 - depth]
+        n = len(frame.label_types)
+        values = self.stack[len(self.stack) - n:] if n else []
+        self.add_incoming(frame, values)
+        self.builder.branch(frame.header_bb if frame.kind == "loop" else frame.end_bb)
+
+    def add_incoming(self, frame: Frame, values: list[ir.Value]) -> None:
+        bb = self.builder.block
+        if frame.kind == "loop":
+            for phi, v in zip(frame.header_phis, values):
+                phi.add_incoming(v, bb)
+        else:
+            frame.incoming.append((bb, list(values)))
+
+    def _unreachable(self) -> None:
+        self.builder.branch(self.trap_block(TrapCode.UNREACHABLE))
+        self.set_dead()
+
+    def _nop(self) -> None:
+        pass
+
+    def _block(self, bt: object) -> None:
+        self.push_frame("block", bt)
+
+    def _loop(self, bt: object) -> None:
+        frame = self.push_frame("loop", bt)
+        b = self.builder
+        frame.header_bb = self.fn.append_basic_block("loop")
+        entry_values = self.pop(len(frame.params))
+        pred = b.block
+        b.branch(frame.header_bb)
+        b.position_at_end(frame.header_bb)
+        for t, v in zip(frame.params, entry_values):
+            phi = b.phi(llvm_type(t))
+            phi.add_incoming(v, pred)
+            frame.header_phis.append(phi)
+            self.stack.append(phi)
+        self.consume_fuel()
+
+    def _if(self, bt: object) -> None:
+        cond = self.stack.pop()
+        frame = self.push_frame("if", bt)
+        b = self.builder
+        then_bb = self.fn.append_basic_block("then")
+        frame.else_bb = self.fn.append_basic_block("else")
+        frame.if_params = self.stack[frame.height:]
+        b.cbranch(b.icmp_unsigned("!=", cond, I32T(0)), then_bb, frame.else_bb)
+        b.position_at_end(then_bb)
+
+    def else_(self, fallthrough: bool = True) -> None:
+        frame = self.frames[-1]
+        if fallthrough:
+            self.add_incoming(frame, self.stack[len(self.stack) - len(frame.results):])
+            self.builder.branch(frame.end_bb)
+        del self.stack[frame.height:]
+        self.stack.extend(frame.if_params)
+        frame.kind = "else"
+        self.builder.position_at_end(frame.else_bb)
+
+    def _else(self) -> None:
+        self.else_()
+
+    def _end(self) -> None:
+        self.end()
+
+    def end(self, fallthrough: bool = True) -> None:
+        frame = self.frames[-1]
+        b = self.builder
+        if fallthrough:
+            n = len(frame.results)
+            values = self.stack[len(self.stack) - n:] if n else []
+            if frame.kind == "loop":
+                frame.incoming.append((b.block, list(values)))
+                b.branch(frame.end_bb)
+            else:
+                self.add_incoming(frame, values)
+                b.branch(frame.end_bb)
+        if frame.kind == "if":   # no else: the false edge passes the params through
+            b.position_at_end(frame.else_bb)
+            self.add_incoming(frame, frame.if_params)
+            b.branch(frame.end_bb)
+        del self.stack[frame.height:]
+        b.position_at_end(frame.end_bb)
+        if frame.kind == "func":
+            self.finish_function(reachable=bool(frame.incoming))
+            return
+        self.frames.pop()
+        if not frame.incoming:
+            b.unreachable()
+            self.set_dead()
+            return
+        self.stack.extend(self.merge(frame))
+
+    def merge(self, frame: Frame) -> list[ir.Value]:
+        """Phi nodes joining the values that reach ``frame``'s continuation."""
+        if len(frame.incoming) == 1:
+            return frame.incoming[0][1]
+        phis = []
+        for i, t in enumerate(frame.results):
+            phi = self.builder.phi(llvm_type(t))
+            for bb, values in frame.incoming:
+                phi.add_incoming(values[i], bb)
+            phis.append(phi)
+        return phis
+
+    def finish_function(self, reachable: bool) -> None:
+        b = self.builder
+        if not reachable:
+            b.unreachable()
+            return
+        values = self.merge(self.frames[0])
+        agg = ir.Constant(result_type(self.ft), ir.Undefined)
+        agg = b.insert_value(agg, I32T(0), 0)
+        for i, v in enumerate(values):
+            agg = b.insert_value(agg, v, i + 1)
+        b.ret(agg)
+
+    def _br(self, depth: int) -> None:
+        self.branch(depth)
+        self.set_dead()
+
+    def _br_if(self, depth: int) -> None:
+        cond = self.stack.pop()
+        frame = self.frames[-1 - depth]
+        n = len(frame.label_types)
+        self.add_incoming(frame, self.stack[len(self.stack) - n:] if n else [])
+        cont = self.fn.append_basic_block("br_if_cont")
+        target = frame.header_bb if frame.kind == "loop" else frame.end_bb
+        self.builder.cbranch(self.builder.icmp_unsigned("!=", cond, I32T(0)), target, cont)
+        self.builder.position_at_end(cont)
+
+    def _br_table(self, labels: tuple[int, ...], default: int) -> None:
+        index = self.stack.pop()
+        b = self.builder
+        # One edge block per distinct label keeps each phi's predecessors unique.
+        edges: dict[int, ir.Block] = {}
+        for depth in (*labels, default):
+            if depth not in edges:
+                edges[depth] = self.fn.append_basic_block(f"br_table_{depth}")
+        switch = b.switch(index, edges[default])
+        for i, depth in enumerate(labels):
+            switch.add_case(I32T(i), edges[depth])
+        for depth, bb in edges.items():
+            b.position_at_end(bb)
+            self.branch(depth)
+        self.set_dead()
+
+    def _return(self) -> None:
+        self.branch(len(self.frames) - 1)
+        self.set_dead()
+
+    # calls ---------------------------------------------------------------------------
+
+    def callee(self, index: int) -> tuple[ir.Value, ir.Value, FuncType]:
+        """The code pointer (or ir.Function) and vmctx for calling function ``index``."""
+        ft = self.mc.func_types[index]
+        fn = self.mc.functions[index]
+        if fn is not None:
+            return fn, self.vmctx, ft
+        funcs = self.load_field(self.vmctx, VMContext.FUNCS.offset, PTR)
+        record = self.slot(funcs, index)
+        return self.record_callee(record, ft)
+
+    def record_callee(self, record: ir.Value, ft: FuncType) -> tuple[ir.Value, ir.Value, FuncType]:
+        code = callable_pointer(self.builder, self.load_field(record, FuncRecord.CODE.offset, PTR),
+                                wasm_function_type(ft))
+        return code, self.load_field(record, FuncRecord.VMCTX.offset, PTR, "callee_vmctx"), ft
+
+    def emit_call(self, target: tuple[ir.Value, ir.Value, FuncType], tail: bool) -> None:
+        code, vmctx, ft = target
+        args = [vmctx] + self.pop(len(ft.params))
+        b = self.builder
+        if tail:
+            result = b.call(code, args, cconv=WASM_CC, tail="musttail")
+            b.ret(result)
+            self.set_dead()
+            return
+        # ``notail``: a wasm call must use stack even when LLVM could turn recursion into
+        # a loop, or unbounded recursion would spin forever instead of exhausting the stack.
+        result = b.call(code, args, cconv=WASM_CC, tail="notail")
+        self.check_status(b.extract_value(result, 0))
+        for i in range(len(ft.results)):
+            self.stack.append(b.extract_value(result, i + 1))
+
+    def check_status(self, status: ir.Value) -> None:
+        cont = self.fn.append_basic_block("call_ok")
+        self.builder.cbranch(self.builder.icmp_unsigned("!=", status, I32T(0)),
+                             self.unwind_bb(), cont)
+        self.builder.position_at_end(cont)
+
+    def _call(self, index: int) -> None:
+        self.emit_call(self.callee(index), tail=False)
+
+    def _return_call(self, index: int) -> None:
+        self.emit_call(self.callee(index), tail=True)
+
+    def indirect_callee(self, type_idx: int, table: int) -> tuple[ir.Value, ir.Value, FuncType]:
+        b = self.builder
+        index = b.zext(self.stack.pop(), I64T)
+        record_table = self.table_record(table)
+        size = self.load_field(record_table, TableRecord.SIZE.offset, I64T)
+        self.trap_if(b.icmp_unsigned(">=", index, size), TrapCode.TABLE_OUT_OF_BOUNDS)
+        elems = self.load_field(record_table, TableRecord.ELEMS.offset, PTR)
+        record = self.slot(elems, index)
+        self.trap_if(b.icmp_unsigned("==", record, PTR(None)), TrapCode.INDIRECT_CALL_TO_NULL)
+        type_ids = self.load_field(self.vmctx, VMContext.TYPE_IDS.offset, PTR)
+        expected = self.slot(type_ids, type_idx, I64T)
+        actual = self.load_field(record, FuncRecord.TYPE_ID.offset, I64T)
+        self.trap_if(b.icmp_unsigned("!=", actual, expected), TrapCode.BAD_SIGNATURE)
+        return self.record_callee(record, self.mc.module.types[type_idx])
+
+    def _call_indirect(self, type_idx: int, table: int) -> None:
+        self.emit_call(self.indirect_callee(type_idx, table), tail=False)
+
+    def _return_call_indirect(self, type_idx: int, table: int) -> None:
+        self.emit_call(self.indirect_callee(type_idx, table), tail=True)
+
+    # parametric and variable instructions ---------------------------------------------
+
+    def _drop(self) -> None:
+        self.stack.pop()
+
+    def _select(self, _types: tuple = ()) -> None:
+        cond, = self.pop(1)
+        a, b_ = self.pop(2)
+        self.stack.append(self.builder.select(
+            self.builder.icmp_unsigned("!=", cond, I32T(0)), a, b_))
+
+    def _local_get(self, x: int) -> None:
+        slot, t = self.locals[x]
+        self.stack.append(self.builder.load(slot, typ=llvm_type(t)))
+
+    def _local_set(self, x: int) -> None:
+        self.builder.store(self.stack.pop(), self.locals[x][0])
+
+    def _local_tee(self, x: int) -> None:
+        self.builder.store(self.stack[-1], self.locals[x][0])
+
+    def global_cell(self, x: int) -> ir.Value:
+        globals_ = self.load_field(self.vmctx, VMContext.GLOBALS.offset, PTR)
+        return self.slot(globals_, x)
+
+    def _global_get(self, x: int) -> None:
+        t = llvm_type(self.mc.global_types[x].type)
+        self.stack.append(self.builder.load(self.global_cell(x), typ=t))
+
+    def _global_set(self, x: int) -> None:
+        self.builder.store(self.stack.pop(), self.global_cell(x))
+
+    def table_record(self, x: int) -> ir.Value:
+        return self.slot(self.load_field(self.vmctx, VMContext.TABLES.offset, PTR), x)
+
+    # references ----------------------------------------------------------------------
+
+    def _ref_null(self, _heap: object) -> None:
+        self.stack.append(PTR(None))
+
+    def _ref_is_null(self) -> None:
+        b = self.builder
+        self.stack.append(b.zext(b.icmp_unsigned("==", self.stack.pop(), PTR(None)), I32T))
+
+    def _ref_func(self, x: int) -> None:
+        funcs = self.load_field(self.vmctx, VMContext.FUNCS.offset, PTR)
+        self.stack.append(self.slot(funcs, x))
+
+
+_T = FunctionTranslator
+_HANDLERS = {
+    "unreachable": _T._unreachable, "nop": _T._nop, "block": _T._block, "loop": _T._loop,
+    "if": _T._if, "else": _T._else, "end": _T._end, "br": _T._br, "br_if": _T._br_if,
+    "br_table": _T._br_table, "return": _T._return, "call": _T._call,
+    "call_indirect": _T._call_indirect, "return_call": _T._return_call,
+    "return_call_indirect": _T._return_call_indirect, "drop": _T._drop, "select": _T._select,
+    "local.get": _T._local_get, "local.set": _T._local_set, "local.tee": _T._local_tee,
+    "global.get": _T._global_get, "global.set": _T._global_set, "ref.null": _T._ref_null,
+    "ref.is_null": _T._ref_is_null, "ref.func": _T._ref_func,
+}

@@ -1,0 +1,92 @@
+"""Layout of the records compiled code shares with the Python runtime: the one place
+where their fields and offsets are defined.
+
+Every field is one 8-byte slot in native byte order (pointers are 8 bytes on every
+supported target), so a field's offset is ``8 * index`` on every target and the
+Python runtime reads and writes them with ``ctypes`` at the same offsets the IR uses.
+
+* :class:`VMContext` -- one per instance: pointers to everything the instance's code
+  reaches.  Imported memories, tables, globals and functions are shared records, so
+  an importer and its exporter point at the very same record.
+* :class:`StoreState` -- one per store, shared by every instance in it: the unwinding
+  state (why a call is unwinding, the trap code, the in-flight exception), fuel, the
+  epoch deadline and the native stack limit.
+* :class:`MemoryRecord`, :class:`TableRecord`, :class:`FuncRecord` -- what a memory,
+  a table and a function reference point at.  A ``funcref`` value is a
+  ``FuncRecord*``; ``null`` is the null pointer.
+"""
+from __future__ import annotations
+
+import enum
+
+SLOT = 8
+
+
+class _Layout(enum.IntEnum):
+    """Base for records: member value = slot index; ``offset`` is in bytes."""
+
+    @property
+    def offset(self) -> int:
+        return self.value * SLOT
+
+    @classmethod
+    def size(cls) -> int:
+        return len(cls) * SLOT
+
+
+class VMContext(_Layout):
+    STORE = 0            # StoreState*
+    MEMORY = 1           # MemoryRecord* (null when the module has no memory)
+    TABLES = 2           # TableRecord*[]
+    FUNCS = 3            # FuncRecord*[] over the whole function index space
+    GLOBALS = 4          # 8-byte cell*[] over the whole global index space
+    TYPE_IDS = 5         # i64[] canonical signature id per module type index
+    ELEM_SEGMENTS = 6    # Segment[] (items, length); length 0 once dropped
+    DATA_SEGMENTS = 7    # Segment[] (bytes, length); length 0 once dropped
+    TAGS = 8             # tag identity*[] over the tag index space
+    OWNED = 9            # what instantiation allocated, freed on release
+
+
+class StoreState(_Layout):
+    UNWIND = 0           # UnwindKind: why the current call is unwinding
+    TRAP_CODE = 1        # TrapCode, when UNWIND is TRAP
+    EXCEPTION = 2        # the in-flight exception object, when UNWIND is EXCEPTION
+    FUEL = 3             # remaining fuel (only read when fuel is enabled)
+    EPOCH = 4            # i64* the engine's epoch counter
+    EPOCH_DEADLINE = 5   # trap with INTERRUPT once *EPOCH reaches this
+    STACK_LIMIT = 6      # lowest native stack address wasm frames may use; 0 outside wasm
+    HOST_ERROR = 7       # id of the Python error a host function raised
+    MAX_STACK = 8        # native stack bytes wasm may use below its outermost entry
+
+
+class MemoryRecord(_Layout):
+    BASE = 0             # u8* linear memory (little-endian on every target)
+    SIZE = 1             # current size in bytes
+    MAX_PAGES = 2        # maximum size in 64 KiB pages
+
+
+class TableRecord(_Layout):
+    ELEMS = 0            # ref[] (FuncRecord* or externref handle)
+    SIZE = 1             # current length
+    MAX = 2              # maximum length
+
+
+class FuncRecord(_Layout):
+    CODE = 0             # entry point with the wasm calling convention
+    VMCTX = 1            # the callee's VMContext* (a host context for host functions)
+    TYPE_ID = 2          # canonical signature id, checked by call_indirect
+
+
+class Segment(_Layout):
+    DATA = 0
+    LENGTH = 1
+
+
+class UnwindKind(enum.IntEnum):
+    NONE = 0
+    TRAP = 1
+    EXCEPTION = 2
+
+
+PAGE_SIZE = 65_536
+MAX_PAGES = 65_536

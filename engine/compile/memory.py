@@ -1,0 +1,183 @@
+"""Linear-memory, table and bulk instructions.
+
+Every access is bounds-checked explicitly (no guard pages, no signal handlers): the
+effective address ``addr + offset + width`` is computed in 64 bits, where it cannot
+wrap, and compared with the memory's current byte size.  Linear memory is
+little-endian on every target, so on a big-endian target integer accesses go through
+``llvm.bswap`` and float accesses through an integer of the same width.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import llvmlite.ir as ir
+
+from ..errors import UnsupportedFeature
+from ..runtime.trap import TrapCode
+from ..syntax.instructions import MemArg
+from .layout import MemoryRecord, Segment, TableRecord, VMContext
+from .types import F32T, F64T, I8, I32T, I64T, PTR
+
+if TYPE_CHECKING:
+    from .function import FunctionTranslator
+
+# op -> (bytes accessed, in-memory integer type, value type, sign-extend?)
+_LOADS = {
+    "i32.load": (4, I32T, I32T, False), "i64.load": (8, I64T, I64T, False),
+    "f32.load": (4, I32T, F32T, False), "f64.load": (8, I64T, F64T, False),
+    "i32.load8_s": (1, I8, I32T, True), "i32.load8_u": (1, I8, I32T, False),
+    "i32.load16_s": (2, ir.IntType(16), I32T, True), "i32.load16_u": (2, ir.IntType(16), I32T, False),
+    "i64.load8_s": (1, I8, I64T, True), "i64.load8_u": (1, I8, I64T, False),
+    "i64.load16_s": (2, ir.IntType(16), I64T, True), "i64.load16_u": (2, ir.IntType(16), I64T, False),
+    "i64.load32_s": (4, I32T, I64T, True), "i64.load32_u": (4, I32T, I64T, False),
+}
+_STORES = {
+    "i32.store": (4, I32T), "i64.store": (8, I64T), "f32.store": (4, I32T), "f64.store": (8, I64T),
+    "i32.store8": (1, I8), "i32.store16": (2, ir.IntType(16)), "i64.store8": (1, I8),
+    "i64.store16": (2, ir.IntType(16)), "i64.store32": (4, I32T),
+}
+
+
+def memory_record(t: "FunctionTranslator") -> ir.Value:
+    return t.load_field(t.vmctx, VMContext.MEMORY.offset, PTR, "memory")
+
+
+def checked_address(t: "FunctionTranslator", addr: ir.Value, offset: int, width: ir.Value | int,
+                    record: ir.Value | None = None) -> ir.Value:
+    """Pointer to ``addr + offset`` in linear memory; traps unless ``width`` bytes fit."""
+    b = t.builder
+    record = record or memory_record(t)
+    size = t.load_field(record, MemoryRecord.SIZE.offset, I64T, "mem_size")
+    start = b.add(b.zext(addr, I64T), I64T(offset)) if offset else b.zext(addr, I64T)
+    end = b.add(start, I64T(width) if isinstance(width, int) else b.zext(width, I64T))
+    t.trap_if(b.icmp_unsigned(">", end, size), TrapCode.MEMORY_OUT_OF_BOUNDS)
+    base = t.load_field(record, MemoryRecord.BASE.offset, PTR, "mem_base")
+    return b.gep(base, [start], source_etype=I8)
+
+
+def _swap(t: "FunctionTranslator", value: ir.Value) -> ir.Value:
+    """Convert between little-endian memory order and the target's order."""
+    width = value.type.width
+    if not t.target.big_endian or width == 8:
+        return value
+    return t.builder.call(t.intrinsic(f"llvm.bswap.i{width}", value.type, [value.type]), [value])
+
+
+def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[ir.Value],
+                 stack: list[ir.Value]) -> None:
+    b = t.builder
+    if op in _LOADS:
+        width, mem_type, val_type, signed = _LOADS[op]
+        ptr = checked_address(t, args[0], memarg.offset, width)
+        raw = _swap(t, b.load(ptr, typ=mem_type, align=1))
+        if val_type in (F32T, F64T):
+            stack.append(b.bitcast(raw, val_type))
+        elif mem_type.width < val_type.width:
+            stack.append(b.sext(raw, val_type) if signed else b.zext(raw, val_type))
+        else:
+            stack.append(raw)
+        return
+    width, mem_type = _STORES[op]
+    addr, value = args
+    if value.type in (F32T, F64T):
+        value = b.bitcast(value, mem_type)
+    elif value.type.width > mem_type.width:
+        value = b.trunc(value, mem_type)
+    ptr = checked_address(t, addr, memarg.offset, width)
+    b.store(_swap(t, value), ptr, align=1)
+
+
+def _segment(t: "FunctionTranslator", field: VMContext, index: int) -> ir.Value:
+    segments = t.load_field(t.vmctx, field.offset, PTR)
+    return t.builder.gep(segments, [I64T(index * len(Segment))], source_etype=I64T)
+
+
+def _check_range(t: "FunctionTranslator", start: ir.Value, n: ir.Value, length: ir.Value,
+                 code: TrapCode) -> ir.Value:
+    """Trap with ``code`` unless ``start + n <= length`` (all as unsigned 64-bit)."""
+    b = t.builder
+    start64 = b.zext(start, I64T)
+    t.trap_if(b.icmp_unsigned(">", b.add(start64, b.zext(n, I64T)), length), code)
+    return start64
+
+
+def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Value]) -> None:
+    """memory.*, data.drop, table.*, elem.drop."""
+    b = t.builder
+    mc = t.mc
+    if op == "memory.size":
+        size = t.load_field(memory_record(t), MemoryRecord.SIZE.offset, I64T)
+        stack.append(b.trunc(b.lshr(size, I64T(16)), I32T))
+    elif op == "memory.grow":
+        stack.append(b.call(mc.helper("memory_grow"), [memory_record(t), stack.pop()]))
+    elif op == "memory.fill":
+        n, value, dst = stack.pop(), stack.pop(), stack.pop()
+        ptr = checked_address(t, dst, 0, n)
+        b.call(t.intrinsic("llvm.memset.p0.i64", ir.VoidType(), [PTR, I8, I64T, ir.IntType(1)]),
+               [ptr, b.trunc(value, I8), b.zext(n, I64T), ir.IntType(1)(0)])
+    elif op == "memory.copy":
+        n, src, dst = stack.pop(), stack.pop(), stack.pop()
+        record = memory_record(t)
+        src_ptr = checked_address(t, src, 0, n, record)
+        dst_ptr = checked_address(t, dst, 0, n, record)
+        b.call(t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, ir.IntType(1)]),
+               [dst_ptr, src_ptr, b.zext(n, I64T), ir.IntType(1)(0)])
+    elif op == "memory.init":
+        n, src, dst = stack.pop(), stack.pop(), stack.pop()
+        seg = _segment(t, VMContext.DATA_SEGMENTS, imm[0])
+        length = t.load_field(seg, Segment.LENGTH.offset, I64T)
+        src64 = _check_range(t, src, n, length, TrapCode.MEMORY_OUT_OF_BOUNDS)
+        dst_ptr = checked_address(t, dst, 0, n)
+        data = t.load_field(seg, Segment.DATA.offset, PTR)
+        b.call(t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, ir.IntType(1)]),
+               [dst_ptr, b.gep(data, [src64], source_etype=I8), b.zext(n, I64T), ir.IntType(1)(0)])
+    elif op in ("data.drop", "elem.drop"):
+        field = VMContext.DATA_SEGMENTS if op == "data.drop" else VMContext.ELEM_SEGMENTS
+        t.store_field(_segment(t, field, imm[0]), Segment.LENGTH.offset, I64T(0))
+    elif op in ("table.get", "table.set"):
+        value = stack.pop() if op == "table.set" else None
+        index = stack.pop()
+        record = t.table_record(imm[0])
+        size = t.load_field(record, TableRecord.SIZE.offset, I64T)
+        index64 = _check_range(t, index, I32T(1), size, TrapCode.TABLE_OUT_OF_BOUNDS)
+        elems = t.load_field(record, TableRecord.ELEMS.offset, PTR)
+        ptr = b.gep(elems, [index64], source_etype=I64T)
+        if value is None:
+            stack.append(b.load(ptr, typ=PTR))
+        else:
+            b.store(value, ptr)
+    elif op == "table.size":
+        size = t.load_field(t.table_record(imm[0]), TableRecord.SIZE.offset, I64T)
+        stack.append(b.trunc(size, I32T))
+    elif op == "table.grow":
+        n, init = stack.pop(), stack.pop()
+        stack.append(b.call(mc.helper("table_grow"), [t.table_record(imm[0]), init, n]))
+    elif op == "table.fill":
+        n, value, dst = stack.pop(), stack.pop(), stack.pop()
+        record = t.table_record(imm[0])
+        size = t.load_field(record, TableRecord.SIZE.offset, I64T)
+        _check_range(t, dst, n, size, TrapCode.TABLE_OUT_OF_BOUNDS)
+        b.call(mc.helper("table_fill"), [record, dst, value, n])
+    elif op in ("table.copy", "table.init"):
+        n, src, dst = stack.pop(), stack.pop(), stack.pop()
+        if op == "table.copy":
+            dst_rec, src_rec = t.table_record(imm[0]), t.table_record(imm[1])
+            src_len = t.load_field(src_rec, TableRecord.SIZE.offset, I64T)
+            src_items = t.load_field(src_rec, TableRecord.ELEMS.offset, PTR)
+        else:
+            seg = _segment(t, VMContext.ELEM_SEGMENTS, imm[0])
+            dst_rec = t.table_record(imm[1])
+            src_len = t.load_field(seg, Segment.LENGTH.offset, I64T)
+            src_items = t.load_field(seg, Segment.DATA.offset, PTR)
+        src64 = _check_range(t, src, n, src_len, TrapCode.TABLE_OUT_OF_BOUNDS)
+        dst_len = t.load_field(dst_rec, TableRecord.SIZE.offset, I64T)
+        dst64 = _check_range(t, dst, n, dst_len, TrapCode.TABLE_OUT_OF_BOUNDS)
+        dst_items = t.load_field(dst_rec, TableRecord.ELEMS.offset, PTR)
+        b.call(t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, ir.IntType(1)]),
+               [b.gep(dst_items, [dst64], source_etype=I64T),
+                b.gep(src_items, [src64], source_etype=I64T),
+                b.mul(b.zext(n, I64T), I64T(8)), ir.IntType(1)(0)])
+    elif op in ("throw", "throw_ref", "try_table"):
+        raise UnsupportedFeature(f"the JIT does not compile exception handling yet ({op})")
+    else:
+        raise AssertionError(f"no lowering for {op}")

@@ -1,0 +1,237 @@
+"""Compile a validated module to a self-contained LLVM IR module.
+
+The IR module exports two symbols with the wasm calling convention:
+
+* ``instantiate(vmctx)`` -- the module's whole instantiation work as compiled code:
+  allocate defined globals, functions' records, memory and tables; evaluate global
+  initialisers and element items; apply active segments (trapping when out of
+  bounds) and drop them; run the start function.  The Python runtime only allocates
+  the :class:`~engine.compile.layout.VMContext` and its index-space arrays and binds
+  the imports before calling it.
+* ``release(vmctx)`` -- free what ``instantiate`` allocated (C calling convention).
+
+Wasm functions themselves are internal: they are reached through the function
+records ``instantiate`` fills in, so LLVM may inline and specialise freely.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import llvmlite.ir as ir
+
+from ..syntax.instructions import Instr
+from ..syntax.module import Module, SegmentMode
+from ..syntax.types import ExternKind, FuncType, GlobalType
+from .function import FunctionTranslator
+from .helpers import HELPERS, libc
+from .layout import MAX_PAGES, PAGE_SIZE, FuncRecord, MemoryRecord, Segment, TableRecord, VMContext
+from .target import Target
+from .types import I8, I32T, I64T, PTR, WASM_CC, wasm_function_type
+
+INSTANTIATE = "instantiate"
+RELEASE = "release"
+_NO_TABLE_MAX = 0xFFFF_FFFF
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Code generation knobs (the public ``Config`` maps onto these)."""
+
+    opt_level: int = 2
+    fuel: bool = False
+    epoch_interruption: bool = False
+
+
+class ModuleCompiler:
+    def __init__(self, module: Module, target: Target, options: CompileOptions) -> None:
+        self.module = module
+        self.target = target
+        self.options = options
+        self.ir_module = ir.Module(name="wasm")
+        self.ir_module.triple = target.triple
+        self.ir_module.data_layout = target.data_layout
+        self.func_types: list[FuncType] = module.func_types()
+        self.global_types: list[GlobalType] = module.global_types()
+        self.n_imported_funcs = len(module.imported(ExternKind.FUNC))
+        self.functions: list[ir.Function | None] = [None] * self.n_imported_funcs
+        for i, f in enumerate(module.funcs):
+            fn = ir.Function(self.ir_module, wasm_function_type(module.types[f.type_idx]),
+                             f"wasm_func_{self.n_imported_funcs + i}")
+            fn.calling_convention = WASM_CC
+            fn.linkage = "internal"
+            self.functions.append(fn)
+        self._intrinsics: dict[str, ir.Function] = {}
+        self._helpers: dict[str, ir.Function] = {}
+
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        fn = self._intrinsics.get(name)
+        if fn is None:
+            fn = ir.Function(self.ir_module, ir.FunctionType(ret, args), name)
+            self._intrinsics[name] = fn
+        return fn
+
+    def helper(self, name: str) -> ir.Function:
+        fn = self._helpers.get(name)
+        if fn is None:
+            fn = self._helpers[name] = HELPERS[name](self.ir_module)
+        return fn
+
+    def compile(self) -> ir.Module:
+        for i, f in enumerate(self.module.funcs):
+            index = self.n_imported_funcs + i
+            translator = FunctionTranslator(self, self.functions[index], self.func_types[index],
+                                            f.locals)
+            translator.translate(f.body)
+        self.emit_instantiate()
+        self.emit_release()
+        return self.ir_module
+
+    # -- instantiation -----------------------------------------------------------------
+
+    def emit_instantiate(self) -> None:
+        fn = ir.Function(self.ir_module, wasm_function_type(FuncType((), ())), INSTANTIATE)
+        fn.calling_convention = WASM_CC
+        _Initializer(self, fn).run()
+
+    def emit_release(self) -> None:
+        """``void release(vmctx)``: free what ``instantiate`` allocated (null-safe, so it
+        also cleans up after an instantiation that trapped half-way)."""
+        m = self.module
+        fn = ir.Function(self.ir_module, ir.FunctionType(ir.VoidType(), [PTR]), RELEASE)
+        vmctx = fn.args[0]
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        free = libc(self.ir_module, "free")
+
+        def field(base: ir.Value, offset: int) -> ir.Value:
+            return b.load(b.gep(base, [I64T(offset)], source_etype=I8), typ=PTR)
+
+        def free_record(record: ir.Value, owned_field: int | None) -> None:
+            with b.if_then(b.icmp_unsigned("!=", record, PTR(None))):
+                if owned_field is not None:
+                    b.call(free, [field(record, owned_field)])
+                b.call(free, [record])
+
+        imported = {k: len(m.imported(k)) for k in ExternKind}
+        if m.globals:
+            b.call(free, [field(field(vmctx, VMContext.GLOBALS.offset), 8 * imported[ExternKind.GLOBAL])])
+        if m.funcs:
+            b.call(free, [field(field(vmctx, VMContext.FUNCS.offset), 8 * self.n_imported_funcs)])
+        if m.mems:
+            free_record(field(vmctx, VMContext.MEMORY.offset), MemoryRecord.BASE.offset)
+        for i in range(len(m.tables)):
+            tables = field(vmctx, VMContext.TABLES.offset)
+            free_record(field(tables, 8 * (imported[ExternKind.TABLE] + i)), TableRecord.ELEMS.offset)
+        if m.elems:
+            segments = field(vmctx, VMContext.ELEM_SEGMENTS.offset)
+            with b.if_then(b.icmp_unsigned("!=", segments, PTR(None))):
+                for i in range(len(m.elems)):
+                    b.call(free, [field(segments, Segment.size() * i + Segment.DATA.offset)])
+                b.call(free, [segments])
+        if m.datas:
+            b.call(free, [field(vmctx, VMContext.DATA_SEGMENTS.offset)])
+        b.ret_void()
+
+
+class _Initializer(FunctionTranslator):
+    """Emits ``instantiate``; reuses the translator for constant expressions, traps and
+    the call of the start function."""
+
+    def __init__(self, mc: ModuleCompiler, fn: ir.Function) -> None:
+        super().__init__(mc, fn, FuncType((), ()))
+
+    def calloc(self, count: int | ir.Value, size: int) -> ir.Value:
+        n = I64T(count) if isinstance(count, int) else count
+        return self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
+
+    def array(self, field: VMContext) -> ir.Value:
+        return self.load_field(self.vmctx, field.offset, PTR)
+
+    def set_slot(self, array: ir.Value, index: int, value: ir.Value) -> None:
+        self.builder.store(value, self.builder.gep(array, [I64T(index)], source_etype=I64T))
+
+    def const_expr(self, expr: list) -> ir.Value:
+        for ins in expr:
+            self.instr(ins)
+        return self.stack.pop()
+
+    def run(self) -> None:
+        mc, m, b = self.mc, self.mc.module, self.builder
+        imported = {k: len(m.imported(k)) for k in ExternKind}
+        if m.globals:
+            cells = self.calloc(len(m.globals), 8)
+            globals_ = self.array(VMContext.GLOBALS)
+            for i in range(len(m.globals)):
+                self.set_slot(globals_, imported[ExternKind.GLOBAL] + i,
+                              b.gep(cells, [I64T(i)], source_etype=I64T))
+        if m.funcs:
+            records = self.calloc(len(m.funcs), FuncRecord.size())
+            funcs, type_ids = self.array(VMContext.FUNCS), self.array(VMContext.TYPE_IDS)
+            for i, f in enumerate(m.funcs):
+                record = b.gep(records, [I64T(i * len(FuncRecord))], source_etype=I64T)
+                self.store_field(record, FuncRecord.CODE.offset, mc.functions[mc.n_imported_funcs + i])
+                self.store_field(record, FuncRecord.VMCTX.offset, self.vmctx)
+                self.store_field(record, FuncRecord.TYPE_ID.offset, self.slot(type_ids, f.type_idx, I64T))
+                self.set_slot(funcs, mc.n_imported_funcs + i, record)
+        for mem in m.mems:
+            lim = mem.type.limits
+            record = self.calloc(1, MemoryRecord.size())
+            self.store_field(record, MemoryRecord.BASE.offset, self.calloc(lim.min * PAGE_SIZE + 1, 1))
+            self.store_field(record, MemoryRecord.SIZE.offset, I64T(lim.min * PAGE_SIZE))
+            self.store_field(record, MemoryRecord.MAX_PAGES.offset,
+                             I64T(MAX_PAGES if lim.max is None else lim.max))
+            self.store_field(self.vmctx, VMContext.MEMORY.offset, record)
+        tables = self.array(VMContext.TABLES)
+        for i, table in enumerate(m.tables):
+            lim = table.type.limits
+            record = self.calloc(1, TableRecord.size())
+            self.store_field(record, TableRecord.ELEMS.offset, self.calloc(lim.min + 1, 8))
+            self.store_field(record, TableRecord.SIZE.offset, I64T(lim.min))
+            self.store_field(record, TableRecord.MAX.offset,
+                             I64T(_NO_TABLE_MAX if lim.max is None else lim.max))
+            self.set_slot(tables, imported[ExternKind.TABLE] + i, record)
+        for i, g in enumerate(m.globals):
+            value = self.const_expr(g.init)
+            b.store(value, self.slot(self.array(VMContext.GLOBALS), imported[ExternKind.GLOBAL] + i))
+        self.init_elems()
+        self.init_datas()
+        if m.start is not None:
+            self.emit_call(self.callee(m.start), tail=False)
+        self.translate([])
+
+    def init_elems(self) -> None:
+        m, b = self.mc.module, self.builder
+        if not m.elems:
+            return
+        segments = self.calloc(len(m.elems), Segment.size())
+        self.store_field(self.vmctx, VMContext.ELEM_SEGMENTS.offset, segments)
+        for i, e in enumerate(m.elems):
+            seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
+            items = self.calloc(len(e.init) + 1, 8)
+            for j, expr in enumerate(e.init):
+                self.set_slot(items, j, self.const_expr(expr))
+            self.store_field(seg, Segment.DATA.offset, items)
+            self.store_field(seg, Segment.LENGTH.offset, I64T(len(e.init)))
+            if e.mode is SegmentMode.ACTIVE:
+                self.stack += [self.const_expr(e.offset or []), I32T(0), I32T(len(e.init))]
+                self.instr(Instr("table.init", (i, e.table)))
+            if e.mode is not SegmentMode.PASSIVE:
+                self.store_field(seg, Segment.LENGTH.offset, I64T(0))
+
+    def init_datas(self) -> None:
+        m, b = self.mc.module, self.builder
+        if not m.datas:
+            return
+        segments = self.calloc(len(m.datas), Segment.size())
+        self.store_field(self.vmctx, VMContext.DATA_SEGMENTS.offset, segments)
+        for i, d in enumerate(m.datas):
+            seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
+            blob = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(d.init)), f"data_{i}")
+            blob.initializer = ir.Constant(ir.ArrayType(I8, len(d.init)), bytearray(d.init))
+            blob.global_constant = True
+            blob.linkage = "internal"
+            self.store_field(seg, Segment.DATA.offset, blob)
+            self.store_field(seg, Segment.LENGTH.offset, I64T(len(d.init)))
+            if d.mode is SegmentMode.ACTIVE:
+                self.stack += [self.const_expr(d.offset or []), I32T(0), I32T(len(d.init))]
+                self.instr(Instr("memory.init", (i, 0)))
+                self.store_field(seg, Segment.LENGTH.offset, I64T(0))

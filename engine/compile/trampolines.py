@@ -1,0 +1,117 @@
+"""Trampolines between the C calling convention and the wasm one, per signature.
+
+* ``entry_<sig>(code, vmctx, buf) -> i32`` (C): how Python calls a wasm function --
+  arguments are read from ``buf`` (one 8-byte slot each), the results written back to
+  it, and the unwind status returned.
+* ``host_<sig>(hostctx, params...)`` (wasm convention): what a host function's
+  :class:`~engine.compile.layout.FuncRecord` points at.  It spills the arguments into
+  a buffer and calls the C callback stored in the first slot of ``hostctx`` -- the only
+  way compiled code reaches Python.  The callback returns a status like any wasm
+  function, so a Python exception never crosses native frames.
+"""
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from ..syntax.types import FuncType
+from .layout import StoreState, VMContext
+from .types import (I8, F32T, F64T, I32T, I64T, PTR, WASM_CC, callable_pointer, llvm_type, result_type,
+                    wasm_function_type)
+
+HOST_CALLBACK = ir.FunctionType(I32T, [PTR, PTR])
+"""``i32 callback(hostctx, buf)``: the C signature of a host function's callback."""
+
+
+def signature_key(ft: FuncType) -> str:
+    """A symbol-safe name for the LLVM-level signature (all references are pointers)."""
+    code = {"i32": "i", "i64": "l", "float": "f", "double": "d", "ptr": "r"}
+    params = "".join(code[str(llvm_type(t))] for t in ft.params)
+    results = "".join(code[str(llvm_type(t))] for t in ft.results)
+    return f"{params}_{results}"
+
+
+def _slot(b: ir.IRBuilder, buf: ir.Value, i: int) -> ir.Value:
+    return b.gep(buf, [I64T(i)], source_etype=I64T)
+
+
+def _to_slot(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
+    """A value as the 8-byte slot Python reads: integers and float bits zero-extended."""
+    if v.type == PTR:
+        return b.ptrtoint(v, I64T)
+    if v.type == F32T:
+        return b.zext(b.bitcast(v, I32T), I64T)
+    if v.type == F64T:
+        return b.bitcast(v, I64T)
+    return b.zext(v, I64T) if v.type == I32T else v
+
+
+def _from_slot(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
+    if t == PTR:
+        return b.inttoptr(v, PTR)
+    if t == F32T:
+        return b.bitcast(b.trunc(v, I32T), F32T)
+    if t == F64T:
+        return b.bitcast(v, F64T)
+    return b.trunc(v, I32T) if t == I32T else v
+
+
+def _frameaddress(module: ir.Module) -> ir.Function:
+    name = "llvm.frameaddress.p0"
+    existing = module.globals.get(name)
+    return existing if existing is not None else ir.Function(
+        module, ir.FunctionType(PTR, [I32T]), name)
+
+
+def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
+    fn = ir.Function(module, ir.FunctionType(I32T, [PTR, PTR, PTR]), f"entry_{signature_key(ft)}")
+    code, vmctx, buf = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    args = [b.load(_slot(b, buf, i), typ=llvm_type(t)) for i, t in enumerate(ft.params)]
+    # The outermost entry into wasm sets the stack limit from its own frame address, so
+    # the budget holds however deep the Python stack already is; nested entries (host
+    # code calling back into wasm) keep the outer limit.
+    store = b.load(b.gep(vmctx, [I64T(VMContext.STORE.offset)], source_etype=I8), typ=PTR)
+    limit_ptr = b.gep(store, [I64T(StoreState.STACK_LIMIT.offset)], source_etype=I8)
+    outermost = b.icmp_unsigned("==", b.load(limit_ptr, typ=I64T), I64T(0))
+    with b.if_then(outermost):
+        frame = b.call(_frameaddress(module), [I32T(0)])
+        budget = b.load(b.gep(store, [I64T(StoreState.MAX_STACK.offset)], source_etype=I8), typ=I64T)
+        b.store(b.sub(b.ptrtoint(frame, I64T), budget), limit_ptr)
+    result = b.call(callable_pointer(b, code, wasm_function_type(ft)), [vmctx] + args, cconv=WASM_CC)
+    with b.if_then(outermost):
+        b.store(I64T(0), limit_ptr)
+    for i in range(len(ft.results)):
+        b.store(b.extract_value(result, i + 1), _slot(b, buf, i))
+    b.ret(b.extract_value(result, 0))
+    return fn
+
+
+def emit_host_stub(module: ir.Module, ft: FuncType) -> ir.Function:
+    fn = ir.Function(module, wasm_function_type(ft), f"host_{signature_key(ft)}")
+    fn.calling_convention = WASM_CC
+    hostctx, *params = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    buf = b.alloca(I64T, size=max(len(ft.params), len(ft.results), 1))
+    for i, p in enumerate(params):
+        b.store(_to_slot(b, p), _slot(b, buf, i))
+    callback = callable_pointer(b, b.load(hostctx, typ=PTR), HOST_CALLBACK)
+    status = b.call(callback, [hostctx, buf])
+    agg = ir.Constant(result_type(ft), ir.Undefined)
+    agg = b.insert_value(agg, status, 0)
+    for i, t in enumerate(ft.results):
+        agg = b.insert_value(agg, _from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t)),
+                             i + 1)
+    b.ret(agg)
+    return fn
+
+
+def trampoline_module(ft: FuncType, triple: str, data_layout: str) -> ir.Module:
+    module = ir.Module(name=f"trampolines_{signature_key(ft)}")
+    module.triple, module.data_layout = triple, data_layout
+    emit_entry(module, ft)
+    emit_host_stub(module, ft)
+    return module
+
+
+__all__ = ["HOST_CALLBACK", "emit_entry", "emit_host_stub", "signature_key",
+           "trampoline_module"]

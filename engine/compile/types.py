@@ -1,0 +1,59 @@
+"""LLVM types for Wasm values and the wasm calling convention.
+
+A Wasm function ``[p*] -> [r*]`` compiles to ``tailcc {i32, r*} (ptr vmctx, p*)``: the
+``i32`` is the unwind status (0: returned normally; 1: unwinding -- the store's
+:class:`~engine.compile.layout.StoreState` says whether for a trap or an exception).
+``tailcc`` makes ``return_call`` a guaranteed tail call even between functions of
+different parameter lists, so a million tail calls run in constant stack.
+"""
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from ..syntax.types import F32, F64, I32, I64, FuncType, ValType
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32T = ir.IntType(32)
+I64T = ir.IntType(64)
+F32T = ir.FloatType()
+F64T = ir.DoubleType()
+PTR = ir.PointerType()
+WASM_CC = "tailcc"
+
+_VAL = {I32: I32T, I64: I64T, F32: F32T, F64: F64T}
+
+
+def llvm_type(t: ValType) -> ir.Type:
+    """Numbers map to their LLVM type; every reference is a pointer (null is null)."""
+    return _VAL.get(t, PTR)  # type: ignore[arg-type]
+
+
+def result_type(ft: FuncType) -> ir.LiteralStructType:
+    return ir.LiteralStructType([I32T] + [llvm_type(t) for t in ft.results])
+
+
+def wasm_function_type(ft: FuncType) -> ir.FunctionType:
+    return ir.FunctionType(result_type(ft), [PTR] + [llvm_type(t) for t in ft.params])
+
+
+def zero(t: ValType) -> ir.Constant:
+    lt = llvm_type(t)
+    return lt(None) if lt is PTR else lt(0)
+
+
+class _Callee:
+    """A code pointer seen as a callee: llvmlite takes an indirect call's function type
+    from its callee, which an opaque pointer lacks.  Everything else is the pointer's."""
+
+    def __init__(self, value: ir.Value, fnty: ir.FunctionType) -> None:
+        self._value = value
+        self.function_type = fnty
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._value, name)
+
+
+def callable_pointer(builder: ir.IRBuilder, ptr: ir.Value, fnty: ir.FunctionType) -> ir.Value:
+    """``ptr`` usable as the callee of ``builder.call`` with type ``fnty``."""
+    return _Callee(ptr, fnty)  # type: ignore[return-value]
