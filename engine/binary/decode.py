@@ -25,14 +25,21 @@ _ONE_BYTE: list[OpInfo | None] = [BY_CODE.get((b,)) for b in range(256)]
 _BLOCK_OPENERS = frozenset({"block", "loop", "if", "try_table"})
 
 
-def decode_module(data: bytes) -> Module:
-    """Decode a binary module.  Raises :class:`DecodeError` if it is malformed."""
-    return _Decoder(bytes(data)).module()
+def decode_module(data: bytes, *, wide_limits: bool = False) -> Module:
+    """Decode a binary module.  Raises :class:`DecodeError` if it is malformed.
+
+    Wasm 2.0 encodes memory and table limits as ``u32``; the current spec (and
+    wasmtime) read them as ``u64`` so an over-long LEB encoding of a small limit is
+    well-formed.  ``wide_limits=True`` decodes the current way; the value must still
+    fit 32 bits, as validation then requires.
+    """
+    return _Decoder(bytes(data), wide_limits).module()
 
 
 class _Decoder:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, wide_limits: bool = False) -> None:
         self.r = Reader(data)
+        self.wide_limits = wide_limits
         self.m = Module()
         self.func_type_idxs: list[int] = []
         self.saw_code = False
@@ -136,9 +143,18 @@ class _Decoder:
             raise UnsupportedFeature("unsupported feature: custom page sizes", at)
         if flags > 0x01:
             raise DecodeError("integer too large" if flags >= 0x80 else "malformed limits flags", at)
-        lo = r.u32()
-        hi = r.u32() if flags == 0x01 else None
+        lo = self.limit(r)
+        hi = self.limit(r) if flags == 0x01 else None
         return Limits(lo, hi)
+
+    def limit(self, r: Reader) -> int:
+        if not self.wide_limits:
+            return r.u32()
+        at = r.pos
+        value = r.uleb(64)
+        if value > 0xFFFF_FFFF:
+            raise UnsupportedFeature("unsupported feature: memory64 (limit over 32 bits)", at)
+        return value
 
     def table_type(self, r: Reader) -> TableType:
         if r.peek() == 0x40:

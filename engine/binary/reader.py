@@ -58,9 +58,9 @@ class Reader:
         if pos < self.end and data[pos] < 0x80:
             self.pos = pos + 1
             return data[pos]
-        return self._uleb(32)
+        return self.uleb(32)
 
-    def _uleb(self, bits: int) -> int:
+    def uleb(self, bits: int) -> int:
         result = shift = 0
         last = (bits - 1) // 7
         for i in range(last + 1):

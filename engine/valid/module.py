@@ -40,6 +40,8 @@ class _ModuleValidator:
             raise ValidationError(f"tables count exceeds limit of {MAX_TABLES}")
         for t in m.tables:
             self.limits(t.type.limits, None)
+            if not t.type.elem.nullable:   # no initialiser expression without typed refs
+                raise ValidationError("type mismatch: non-defaultable element type")
         if len(m.mem_types()) > 1:
             raise ValidationError("multiple memories")
         for mem in m.mems:
