@@ -132,7 +132,7 @@ class _Decoder:
             raise DecodeError("too many function parameters or results", at)
         return FuncType(params, results)
 
-    def limits(self, r: Reader, max_bound: int) -> Limits:
+    def limits(self, r: Reader) -> Limits:
         at = r.pos
         flags = r.byte()
         if flags in (0x02, 0x03):
@@ -161,10 +161,10 @@ class _Decoder:
             raise UnsupportedFeature(
                 "unsupported feature: function references (table initializer)", r.pos)
         elem = r.ref_type()
-        return TableType(self.limits(r, 0xFFFF_FFFF), elem)
+        return TableType(self.limits(r), elem)
 
     def mem_type(self, r: Reader) -> MemType:
-        return MemType(self.limits(r, 0xFFFF_FFFF))
+        return MemType(self.limits(r))
 
     def global_type(self, r: Reader) -> GlobalType:
         t = r.val_type()

@@ -116,8 +116,7 @@ class Reader:
         """A vector length; each element takes at least one byte, so longer is malformed."""
         n = self.u32()
         if n > self.end - self.pos:
-            raise self.eof() if self.end >= len(self.data) else self.error(
-                "unexpected end of section or function")
+            raise self.eof()
         return n
 
     def heap_type(self) -> HeapType:
