@@ -24,8 +24,8 @@ from ..syntax.types import FuncType, ValType
 from . import memory as mem
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
 from .numeric import lower_const, lower_numeric
-from .types import (I32T, I64T, PTR, WASM_CC, callable_pointer, llvm_type, result_type,
-                    wasm_function_type, zero)
+from .types import (I32T, I64T, PTR, WASM_CC, callable_pointer, field_ptr, llvm_type,
+                    result_type, wasm_function_type, zero)
 
 if TYPE_CHECKING:
     from .module import ModuleCompiler
@@ -94,14 +94,10 @@ class FunctionTranslator:
     # -- helpers -------------------------------------------------------------------------
 
     def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "") -> ir.Value:
-        b = self.builder
-        ptr = b.gep(base, [I64T(offset)], source_etype=ir.IntType(8)) if offset else base
-        return b.load(ptr, name=name, typ=typ)
+        return self.builder.load(field_ptr(self.builder, base, offset), name=name, typ=typ)
 
     def store_field(self, base: ir.Value, offset: int, value: ir.Value) -> None:
-        b = self.builder
-        ptr = b.gep(base, [I64T(offset)], source_etype=ir.IntType(8)) if offset else base
-        b.store(value, ptr)
+        self.builder.store(value, field_ptr(self.builder, base, offset))
 
     def slot(self, array: ir.Value, index: ir.Value | int, typ: ir.Type = PTR) -> ir.Value:
         """Load element ``index`` of an array of 8-byte slots."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from .layout import PAGE_SIZE, MemoryRecord, TableRecord
-from .types import I1, I8, I32T, I64T, PTR
+from .types import I1, I8, I32T, I64T, PTR, declare, field_ptr
 
 
 def libc(module: ir.Module, name: str) -> ir.Function:
@@ -19,19 +19,11 @@ def libc(module: ir.Module, name: str) -> ir.Function:
         "realloc": ir.FunctionType(PTR, [PTR, I64T]),
         "free": ir.FunctionType(ir.VoidType(), [PTR]),
     }
-    existing = module.globals.get(name)
-    return existing if existing is not None else ir.Function(module, sigs[name], name)
-
-
-def _field_ptr(b: ir.IRBuilder, base: ir.Value, field: int) -> ir.Value:
-    return b.gep(base, [I64T(field * 8)], source_etype=I8) if field else base
+    return declare(module, name, sigs[name])
 
 
 def _memset(module: ir.Module) -> ir.Function:
-    name = "llvm.memset.p0.i64"
-    fn = module.globals.get(name)
-    return fn if fn is not None else ir.Function(
-        module, ir.FunctionType(ir.VoidType(), [PTR, I8, I64T, I1]), name)
+    return declare(module, "llvm.memset.p0.i64", ir.FunctionType(ir.VoidType(), [PTR, I8, I64T, I1]))
 
 
 def emit_memory_grow(module: ir.Module) -> ir.Function:
@@ -41,11 +33,11 @@ def emit_memory_grow(module: ir.Module) -> ir.Function:
     record, delta = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     fail, grow = fn.append_basic_block("fail"), fn.append_basic_block("grow")
-    base_ptr, size_ptr = _field_ptr(b, record, MemoryRecord.BASE), _field_ptr(b, record, MemoryRecord.SIZE)
+    base_ptr, size_ptr = field_ptr(b, record, MemoryRecord.BASE.offset), field_ptr(b, record, MemoryRecord.SIZE.offset)
     size = b.load(size_ptr, typ=I64T)
     old_pages = b.lshr(size, I64T(16))
     new_pages = b.add(old_pages, b.zext(delta, I64T))
-    max_pages = b.load(_field_ptr(b, record, MemoryRecord.MAX_PAGES), typ=I64T)
+    max_pages = b.load(field_ptr(b, record, MemoryRecord.MAX_PAGES.offset), typ=I64T)
     b.cbranch(b.icmp_unsigned(">", new_pages, max_pages), fail, grow)
     b.position_at_end(fail)
     b.ret(I32T(-1))
@@ -76,10 +68,10 @@ def emit_table_grow(module: ir.Module) -> ir.Function:
     record, init, delta = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     fail, grow = fn.append_basic_block("fail"), fn.append_basic_block("grow")
-    elems_ptr, size_ptr = _field_ptr(b, record, TableRecord.ELEMS), _field_ptr(b, record, TableRecord.SIZE)
+    elems_ptr, size_ptr = field_ptr(b, record, TableRecord.ELEMS.offset), field_ptr(b, record, TableRecord.SIZE.offset)
     size = b.load(size_ptr, typ=I64T)
     new_size = b.add(size, b.zext(delta, I64T))
-    limit = b.load(_field_ptr(b, record, TableRecord.MAX), typ=I64T)
+    limit = b.load(field_ptr(b, record, TableRecord.MAX.offset), typ=I64T)
     b.cbranch(b.icmp_unsigned(">", new_size, limit), fail, grow)
     b.position_at_end(fail)
     b.ret(I32T(-1))
@@ -108,7 +100,7 @@ def table_fill(module: ir.Module) -> ir.Function:
     entry = fn.append_basic_block("entry")
     loop, body, done = (fn.append_basic_block(n_) for n_ in ("loop", "body", "done"))
     b = ir.IRBuilder(entry)
-    elems = b.load(_field_ptr(b, record, TableRecord.ELEMS), typ=PTR)
+    elems = b.load(field_ptr(b, record, TableRecord.ELEMS.offset), typ=PTR)
     first = b.zext(start, I64T)
     end = b.add(first, b.zext(n, I64T))
     b.branch(loop)

@@ -16,7 +16,7 @@ from ..errors import UnsupportedFeature
 from ..runtime.trap import TrapCode
 from ..syntax.instructions import MemArg
 from .layout import MemoryRecord, Segment, TableRecord, VMContext
-from .types import F32T, F64T, I8, I32T, I64T, PTR
+from .types import F32T, F64T, I1, I8, I32T, I64T, PTR
 
 if TYPE_CHECKING:
     from .function import FunctionTranslator
@@ -87,6 +87,11 @@ def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[ir
     b.store(_swap(t, value), ptr, align=1)
 
 
+def _memmove(t: "FunctionTranslator", dst: ir.Value, src: ir.Value, nbytes: ir.Value) -> None:
+    fn = t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, I1])
+    t.builder.call(fn, [dst, src, nbytes, I1(0)])
+
+
 def _segment(t: "FunctionTranslator", field: VMContext, index: int) -> ir.Value:
     segments = t.load_field(t.vmctx, field.offset, PTR)
     return t.builder.gep(segments, [I64T(index * len(Segment))], source_etype=I64T)
@@ -113,15 +118,14 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
     elif op == "memory.fill":
         n, value, dst = stack.pop(), stack.pop(), stack.pop()
         ptr = checked_address(t, dst, 0, n)
-        b.call(t.intrinsic("llvm.memset.p0.i64", ir.VoidType(), [PTR, I8, I64T, ir.IntType(1)]),
-               [ptr, b.trunc(value, I8), b.zext(n, I64T), ir.IntType(1)(0)])
+        b.call(t.intrinsic("llvm.memset.p0.i64", ir.VoidType(), [PTR, I8, I64T, I1]),
+               [ptr, b.trunc(value, I8), b.zext(n, I64T), I1(0)])
     elif op == "memory.copy":
         n, src, dst = stack.pop(), stack.pop(), stack.pop()
         record = memory_record(t)
         src_ptr = checked_address(t, src, 0, n, record)
         dst_ptr = checked_address(t, dst, 0, n, record)
-        b.call(t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, ir.IntType(1)]),
-               [dst_ptr, src_ptr, b.zext(n, I64T), ir.IntType(1)(0)])
+        _memmove(t, dst_ptr, src_ptr, b.zext(n, I64T))
     elif op == "memory.init":
         n, src, dst = stack.pop(), stack.pop(), stack.pop()
         seg = _segment(t, VMContext.DATA_SEGMENTS, imm[0])
@@ -129,8 +133,7 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
         src64 = _check_range(t, src, n, length, TrapCode.MEMORY_OUT_OF_BOUNDS)
         dst_ptr = checked_address(t, dst, 0, n)
         data = t.load_field(seg, Segment.DATA.offset, PTR)
-        b.call(t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, ir.IntType(1)]),
-               [dst_ptr, b.gep(data, [src64], source_etype=I8), b.zext(n, I64T), ir.IntType(1)(0)])
+        _memmove(t, dst_ptr, b.gep(data, [src64], source_etype=I8), b.zext(n, I64T))
     elif op in ("data.drop", "elem.drop"):
         field = VMContext.DATA_SEGMENTS if op == "data.drop" else VMContext.ELEM_SEGMENTS
         t.store_field(_segment(t, field, imm[0]), Segment.LENGTH.offset, I64T(0))
@@ -173,10 +176,8 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
         dst_len = t.load_field(dst_rec, TableRecord.SIZE.offset, I64T)
         dst64 = _check_range(t, dst, n, dst_len, TrapCode.TABLE_OUT_OF_BOUNDS)
         dst_items = t.load_field(dst_rec, TableRecord.ELEMS.offset, PTR)
-        b.call(t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, ir.IntType(1)]),
-               [b.gep(dst_items, [dst64], source_etype=I64T),
-                b.gep(src_items, [src64], source_etype=I64T),
-                b.mul(b.zext(n, I64T), I64T(8)), ir.IntType(1)(0)])
+        _memmove(t, b.gep(dst_items, [dst64], source_etype=I64T),
+                 b.gep(src_items, [src64], source_etype=I64T), b.mul(b.zext(n, I64T), I64T(8)))
     elif op in ("throw", "throw_ref", "try_table"):
         raise UnsupportedFeature(f"the JIT does not compile exception handling yet ({op})")
     else:

@@ -26,7 +26,7 @@ from .function import FunctionTranslator
 from .helpers import HELPERS, libc
 from .layout import MAX_PAGES, PAGE_SIZE, FuncRecord, MemoryRecord, Segment, TableRecord, VMContext
 from .target import Target
-from .types import I8, I32T, I64T, PTR, WASM_CC, wasm_function_type
+from .types import I8, I32T, I64T, PTR, WASM_CC, declare, field_ptr, wasm_function_type
 
 INSTANTIATE = "instantiate"
 RELEASE = "release"
@@ -60,15 +60,10 @@ class ModuleCompiler:
             fn.calling_convention = WASM_CC
             fn.linkage = "internal"
             self.functions.append(fn)
-        self._intrinsics: dict[str, ir.Function] = {}
         self._helpers: dict[str, ir.Function] = {}
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
-        fn = self._intrinsics.get(name)
-        if fn is None:
-            fn = ir.Function(self.ir_module, ir.FunctionType(ret, args), name)
-            self._intrinsics[name] = fn
-        return fn
+        return declare(self.ir_module, name, ir.FunctionType(ret, args))
 
     def helper(self, name: str) -> ir.Function:
         fn = self._helpers.get(name)
@@ -103,7 +98,7 @@ class ModuleCompiler:
         free = libc(self.ir_module, "free")
 
         def field(base: ir.Value, offset: int) -> ir.Value:
-            return b.load(b.gep(base, [I64T(offset)], source_etype=I8), typ=PTR)
+            return b.load(field_ptr(b, base, offset), typ=PTR)
 
         def free_record(record: ir.Value, owned_field: int | None) -> None:
             with b.if_then(b.icmp_unsigned("!=", record, PTR(None))):

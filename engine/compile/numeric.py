@@ -21,12 +21,11 @@ import llvmlite.ir as ir
 from ..runtime.trap import TrapCode
 from ..syntax.instructions import OPS
 from .emitter import Emitter
+from .types import F32T, F64T, I1
+from .types import I32T as I32
+from .types import I64T as I64
 
-I1 = ir.IntType(1)
-I32 = ir.IntType(32)
-I64 = ir.IntType(64)
-LLVM_TYPES: dict[str, ir.Type] = {
-    "i32": I32, "i64": I64, "f32": ir.FloatType(), "f64": ir.DoubleType()}
+LLVM_TYPES: dict[str, ir.Type] = {"i32": I32, "i64": I64, "f32": F32T, "f64": F64T}
 """Wasm number type name -> LLVM type.  The names double as intrinsic suffixes."""
 
 _MANTISSA_BITS = {"f32": 24, "f64": 53}

@@ -15,8 +15,8 @@ import llvmlite.ir as ir
 
 from ..syntax.types import FuncType
 from .layout import StoreState, VMContext
-from .types import (I8, F32T, F64T, I32T, I64T, PTR, WASM_CC, callable_pointer, llvm_type, result_type,
-                    wasm_function_type)
+from .types import (F32T, F64T, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
+                    llvm_type, result_type, wasm_function_type)
 
 HOST_CALLBACK = ir.FunctionType(I32T, [PTR, PTR])
 """``i32 callback(hostctx, buf)``: the C signature of a host function's callback."""
@@ -55,13 +55,6 @@ def _from_slot(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
     return b.trunc(v, I32T) if t == I32T else v
 
 
-def _frameaddress(module: ir.Module) -> ir.Function:
-    name = "llvm.frameaddress.p0"
-    existing = module.globals.get(name)
-    return existing if existing is not None else ir.Function(
-        module, ir.FunctionType(PTR, [I32T]), name)
-
-
 def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
     fn = ir.Function(module, ir.FunctionType(I32T, [PTR, PTR, PTR]), f"entry_{signature_key(ft)}")
     code, vmctx, buf = fn.args
@@ -70,12 +63,13 @@ def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
     # The outermost entry into wasm sets the stack limit from its own frame address, so
     # the budget holds however deep the Python stack already is; nested entries (host
     # code calling back into wasm) keep the outer limit.
-    store = b.load(b.gep(vmctx, [I64T(VMContext.STORE.offset)], source_etype=I8), typ=PTR)
-    limit_ptr = b.gep(store, [I64T(StoreState.STACK_LIMIT.offset)], source_etype=I8)
+    store = b.load(field_ptr(b, vmctx, VMContext.STORE.offset), typ=PTR)
+    limit_ptr = field_ptr(b, store, StoreState.STACK_LIMIT.offset)
     outermost = b.icmp_unsigned("==", b.load(limit_ptr, typ=I64T), I64T(0))
     with b.if_then(outermost):
-        frame = b.call(_frameaddress(module), [I32T(0)])
-        budget = b.load(b.gep(store, [I64T(StoreState.MAX_STACK.offset)], source_etype=I8), typ=I64T)
+        frameaddress = declare(module, "llvm.frameaddress.p0", ir.FunctionType(PTR, [I32T]))
+        frame = b.call(frameaddress, [I32T(0)])
+        budget = b.load(field_ptr(b, store, StoreState.MAX_STACK.offset), typ=I64T)
         b.store(b.sub(b.ptrtoint(frame, I64T), budget), limit_ptr)
     result = b.call(callable_pointer(b, code, wasm_function_type(ft)), [vmctx] + args, cconv=WASM_CC)
     with b.if_then(outermost):

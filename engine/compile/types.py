@@ -37,6 +37,17 @@ def wasm_function_type(ft: FuncType) -> ir.FunctionType:
     return ir.FunctionType(result_type(ft), [PTR] + [llvm_type(t) for t in ft.params])
 
 
+def field_ptr(builder: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:
+    """Address of the field at byte ``offset`` of a record (offsets come from ``layout``)."""
+    return builder.gep(base, [I64T(offset)], source_etype=I8) if offset else base
+
+
+def declare(module: ir.Module, name: str, fnty: ir.FunctionType) -> ir.Function:
+    """Function ``name`` of ``module`` (an intrinsic or libc), declared on first use."""
+    existing = module.globals.get(name)
+    return existing if existing is not None else ir.Function(module, fnty, name)
+
+
 def zero(t: ValType) -> ir.Constant:
     lt = llvm_type(t)
     return lt(None) if lt is PTR else lt(0)
