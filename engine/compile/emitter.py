@@ -10,7 +10,7 @@ from typing import Protocol
 
 import llvmlite.ir as ir
 
-from ..runtime.trap import TrapCode
+from ..errors import TrapCode
 from .target import Target
 
 

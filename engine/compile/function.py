@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import llvmlite.ir as ir
 
-from ..runtime.trap import TrapCode
+from ..errors import TrapCode
 from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
 from . import memory as mem

@@ -11,6 +11,7 @@ Python runtime reads and writes them with ``ctypes`` at the same offsets the IR 
 * :class:`StoreState` -- one per store, shared by every instance in it: the unwinding
   state (why a call is unwinding, the trap code, the in-flight exception), fuel, the
   epoch deadline and the native stack limit.
+* :class:`HostContext` -- the context of a function defined in Python.
 * :class:`MemoryRecord`, :class:`TableRecord`, :class:`FuncRecord` -- what a memory,
   a table and a function reference point at.  A ``funcref`` value is a
   ``FuncRecord*``; ``null`` is the null pointer.
@@ -75,6 +76,15 @@ class FuncRecord(_Layout):
     CODE = 0             # entry point with the wasm calling convention
     VMCTX = 1            # the callee's VMContext* (a host context for host functions)
     TYPE_ID = 2          # canonical signature id, checked by call_indirect
+
+
+class HostContext(_Layout):
+    """What a host function's :attr:`FuncRecord.VMCTX` points at.  ``STORE`` sits where
+    :attr:`VMContext.STORE` does, so an entry trampoline finds the store the same way
+    whichever kind of function it calls."""
+
+    STORE = 0            # StoreState*
+    CALLBACK = 1         # i32 (*)(hostctx, buf): the Python callback
 
 
 class Segment(_Layout):

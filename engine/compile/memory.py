@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import llvmlite.ir as ir
 
 from ..errors import UnsupportedFeature
-from ..runtime.trap import TrapCode
+from ..errors import TrapCode
 from ..syntax.instructions import MemArg
 from .layout import MemoryRecord, Segment, TableRecord, VMContext
 from .types import F32T, F64T, I1, I8, I32T, I64T, PTR

@@ -134,6 +134,9 @@ class _Initializer(FunctionTranslator):
     def __init__(self, mc: ModuleCompiler, fn: ir.Function) -> None:
         super().__init__(mc, fn, FuncType((), ()))
 
+    def consume_fuel(self) -> None:
+        """Instantiation itself is free, as in wasmtime: only the start function burns fuel."""
+
     def calloc(self, count: int | ir.Value, size: int) -> ir.Value:
         n = I64T(count) if isinstance(count, int) else count
         return self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])

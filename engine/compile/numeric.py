@@ -18,7 +18,7 @@ from typing import Callable
 
 import llvmlite.ir as ir
 
-from ..runtime.trap import TrapCode
+from ..errors import TrapCode
 from ..syntax.instructions import OPS
 from .emitter import Emitter
 from .types import F32T, F64T, I1

@@ -5,7 +5,8 @@
   it, and the unwind status returned.
 * ``host_<sig>(hostctx, params...)`` (wasm convention): what a host function's
   :class:`~engine.compile.layout.FuncRecord` points at.  It spills the arguments into
-  a buffer and calls the C callback stored in the first slot of ``hostctx`` -- the only
+  a buffer and calls the C callback stored in ``hostctx`` (a
+  :class:`~engine.compile.layout.HostContext`) -- the only
   way compiled code reaches Python.  The callback returns a status like any wasm
   function, so a Python exception never crosses native frames.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from ..syntax.types import FuncType
-from .layout import StoreState, VMContext
+from .layout import HostContext, StoreState, VMContext
 from .types import (F32T, F64T, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
                     llvm_type, result_type, wasm_function_type)
 
@@ -88,7 +89,8 @@ def emit_host_stub(module: ir.Module, ft: FuncType) -> ir.Function:
     buf = b.alloca(I64T, size=max(len(ft.params), len(ft.results), 1))
     for i, p in enumerate(params):
         b.store(_to_slot(b, p), _slot(b, buf, i))
-    callback = callable_pointer(b, b.load(hostctx, typ=PTR), HOST_CALLBACK)
+    callback = callable_pointer(
+        b, b.load(field_ptr(b, hostctx, HostContext.CALLBACK.offset), typ=PTR), HOST_CALLBACK)
     status = b.call(callback, [hostctx, buf])
     agg = ir.Constant(result_type(ft), ir.Undefined)
     agg = b.insert_value(agg, status, 0)

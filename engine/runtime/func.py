@@ -1,0 +1,113 @@
+"""``Func``: a function reference -- defined by an instance or written in Python.
+
+Either kind is a :class:`~engine.compile.layout.FuncRecord` in native memory, so a
+``Func`` is just the record's address: wasm code calls both kinds the same way, and
+Python calls both through the entry trampoline of the function's signature.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ..compile.layout import FuncRecord, HostContext
+from ..syntax.types import FuncType
+from . import native
+from .store import Store
+from .values import from_slot, to_slot
+
+
+class Func:
+    """A function in a store.  ``Func(store, ty, callable)`` defines a host function:
+    ``callable(*params)`` returns ``None``, a value or a sequence of values.  Calling a
+    ``Func`` runs it: ``func(store, *args)`` returns ``None``, the one result or a list
+    of results, and raises :class:`~engine.errors.Trap` if it traps (or the very
+    exception a host function raised beneath it)."""
+
+    def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any]) -> None:
+        trampolines = store.engine.trampolines(ty)
+        callback = native.HOST_CALLBACK(_host_callback(store, ty, func))
+        hostctx = store.keep(native.slots(len(HostContext)))
+        hostctx[HostContext.STORE] = store.state_address
+        hostctx[HostContext.CALLBACK] = native.ctypes_address(callback)
+        record = store.keep(native.slots(len(FuncRecord)))
+        record[FuncRecord.CODE] = trampolines.host_stub
+        record[FuncRecord.VMCTX] = native.address(hostctx)
+        record[FuncRecord.TYPE_ID] = store.engine.type_id(ty)
+        store.keep(callback)
+        self.store = store
+        self.record = native.address(record)
+
+    @classmethod
+    def _from_record(cls, store: Store, record: int) -> "Func":
+        func = cls.__new__(cls)
+        func.store, func.record = store, record
+        return func
+
+    def type(self, store: Store | None = None) -> FuncType:
+        return self.store.engine.func_type(native.read(self.record, FuncRecord.TYPE_ID))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Func) and other.record == self.record
+
+    def __hash__(self) -> int:
+        return hash(self.record)
+
+    def __repr__(self) -> str:
+        return f"<Func {self.type()} at {self.record:#x}>"
+
+    def call_slots(self, store: Store, args: Sequence[int]) -> list[int]:
+        """Call with arguments and results as raw slots (see :mod:`.values`): exact for
+        every bit pattern, NaN payloads included."""
+        ft = self.type()
+        if len(args) != len(ft.params):
+            raise TypeError(f"{ft} takes {len(ft.params)} arguments, got {len(args)}")
+        return call_native(store, ft, native.read(self.record, FuncRecord.CODE),
+                           native.read(self.record, FuncRecord.VMCTX), args)
+
+    def __call__(self, store: Store, *args: Any) -> Any:
+        ft = self.type()
+        if len(args) != len(ft.params):
+            raise TypeError(f"{ft} takes {len(ft.params)} arguments, got {len(args)}")
+        slots = [to_slot(store, t, a) for t, a in zip(ft.params, args)]
+        results = [from_slot(store, t, s) for t, s in zip(ft.results, self.call_slots(store, slots))]
+        if not results:
+            return None
+        return results[0] if len(results) == 1 else results
+
+
+def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequence[int]) -> list[int]:
+    """Run native ``code`` of type ``ft`` through its entry trampoline; raise what made
+    it unwind."""
+    buf = native.slots(max(len(ft.params), len(ft.results)), list(args))
+    if store.engine.trampolines(ft).entry(code, vmctx, native.address(buf)):
+        raise store.take_unwind()
+    return list(buf[:len(ft.results)])
+
+
+def _host_callback(store: Store, ty: FuncType, func: Callable[..., Any]) -> Callable[[int, int], int]:
+    """The C callback behind a host function.  It never lets a Python exception through
+    native frames: an error is parked in the store and reported as a non-zero status."""
+
+    def callback(_hostctx: int, buf: int) -> int:
+        try:
+            args = [from_slot(store, t, native.read(buf, i)) for i, t in enumerate(ty.params)]
+            result = func(*args)
+            if len(ty.results) == 0:
+                results: Sequence[Any] = ()
+            elif len(ty.results) == 1:
+                results = (result,)
+            else:
+                results = list(result)
+                if len(results) != len(ty.results):
+                    raise TypeError(f"host function returned {len(results)} values, "
+                                    f"its type {ty} has {len(ty.results)} results")
+            for i, (t, value) in enumerate(zip(ty.results, results)):
+                native.write(buf, to_slot(store, t, value), i)
+            return 0
+        except BaseException as error:  # noqa: B036 -- nothing may unwind through native code
+            store.set_pending(error)
+            return 1
+
+    return callback
+
+
+__all__ = ["Func", "call_native"]

@@ -1,0 +1,100 @@
+"""``Module``: a validated module compiled to native code for the engine's target."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import wasmtime
+
+from ..binary.decode import decode_module
+from ..compile import jit
+from ..compile.module import INSTANTIATE, RELEASE, ModuleCompiler
+from ..errors import TextError
+from ..syntax import module as syntax
+from ..syntax.types import ExternKind, FuncType, GlobalType, MemType, TableType, TagType
+from ..valid import validate_module
+from . import native
+from .engine import Engine
+
+ExternType = Union[FuncType, TableType, MemType, GlobalType, TagType]
+
+
+@dataclass(frozen=True)
+class ImportType:
+    module: str
+    name: str
+    type: ExternType
+
+
+@dataclass(frozen=True)
+class ExportType:
+    name: str
+    type: ExternType
+
+
+def _binary(wasm: bytes | str) -> bytes:
+    """Binary modules pass through; text goes through wasmtime's ``wat2wasm``."""
+    if isinstance(wasm, (bytes, bytearray)) and bytes(wasm[:4]) == b"\0asm":
+        return bytes(wasm)
+    text = wasm.decode("utf-8", "replace") if isinstance(wasm, (bytes, bytearray)) else wasm
+    try:
+        return wasmtime.wat2wasm(text)
+    except wasmtime.WasmtimeError as e:
+        raise TextError(str(e).strip()) from None
+
+
+class Module:
+    """``Module(engine, wasm)`` decodes, validates and compiles ``wasm`` (binary, or
+    text in the WebAssembly text format).  Raises
+    :class:`~engine.errors.DecodeError`, :class:`~engine.errors.ValidationError` or
+    :class:`~engine.errors.TextError` for bad input."""
+
+    def __init__(self, engine: Engine, wasm: bytes | str) -> None:
+        self.engine = engine
+        self.syntax = self._load(wasm)
+        compiler = ModuleCompiler(self.syntax, engine.target, engine.options)
+        optimized = jit.optimize(compiler.compile(), engine.target, engine.options.opt_level)
+        self._code = jit.load(optimized, engine.target, [INSTANTIATE, RELEASE])
+        self.instantiate_code = self._code[INSTANTIATE]
+        self.release = native.RELEASE(self._code[RELEASE])
+        self.type_ids = [engine.type_id(t) for t in self.syntax.types]
+
+    @staticmethod
+    def _load(wasm: bytes | str) -> syntax.Module:
+        module = decode_module(_binary(wasm))
+        validate_module(module)
+        return module
+
+    @staticmethod
+    def validate(engine: Engine, wasm: bytes | str) -> None:
+        """Raise if ``wasm`` is not a valid module (without compiling it)."""
+        Module._load(wasm)
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: str | Path) -> "Module":
+        data = Path(path).read_bytes()
+        return cls(engine, data)
+
+    def extern_type(self, kind: ExternKind, index: int) -> ExternType:
+        m = self.syntax
+        if kind is ExternKind.FUNC:
+            return m.func_types()[index]
+        if kind is ExternKind.TABLE:
+            return m.table_types()[index]
+        if kind is ExternKind.MEMORY:
+            return m.mem_types()[index]
+        if kind is ExternKind.GLOBAL:
+            return m.global_types()[index]
+        return m.tag_types()[index]
+
+    @property
+    def imports(self) -> list[ImportType]:
+        m = self.syntax
+        return [ImportType(i.module, i.name,
+                           m.types[i.desc] if i.kind is ExternKind.FUNC else i.desc)  # type: ignore[index,arg-type]
+                for i in m.imports]
+
+    @property
+    def exports(self) -> list[ExportType]:
+        return [ExportType(e.name, self.extern_type(e.kind, e.index)) for e in self.syntax.exports]

@@ -1,0 +1,116 @@
+"""``Store``: the unit of isolation and ownership.
+
+A store owns everything created in it -- instances (their contexts and whatever their
+``instantiate`` allocated), memories, tables, globals and host functions created from
+Python -- and frees it all when it is closed or garbage-collected, as wasmtime's
+stores do.  It also holds the :class:`~engine.compile.layout.StoreState` that compiled
+code unwinds through, and the externref handle table.
+"""
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Callable
+
+from ..compile.layout import StoreState, UnwindKind
+from . import native
+from .engine import Engine
+from ..errors import Trap, TrapCode
+
+_NO_DEADLINE = 0xFFFF_FFFF_FFFF_FFFF
+
+
+class Store:
+    """Holds instances and their state; see the module docstring."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or Engine()
+        self._state = native.slots(len(StoreState))
+        self.state_address = native.address(self._state)
+        self._state[StoreState.EPOCH] = self.engine.epoch_address
+        self._state[StoreState.EPOCH_DEADLINE] = (
+            0 if self.engine.config.epoch_interruption else _NO_DEADLINE)
+        self._state[StoreState.MAX_STACK] = self.engine.config.max_wasm_stack
+        self._externs: list[Any] = []
+        self._extern_handles: dict[int, int] = {}
+        self._keepalive: list[Any] = []
+        self._finalizers: list[Callable[[], None]] = []
+        self._pending: BaseException | None = None
+        self.extern_types: dict[int, Any] = {}
+        """Declared type of each memory, table and global record in the store, by address."""
+
+    # -- fuel and epochs ------------------------------------------------------------------
+
+    def set_fuel(self, fuel: int) -> None:
+        """Set the fuel left (needs ``Config.consume_fuel``)."""
+        self._require("consume_fuel")
+        self._state[StoreState.FUEL] = fuel
+
+    def get_fuel(self) -> int:
+        self._require("consume_fuel")
+        return max(ctypes.c_int64(self._state[StoreState.FUEL]).value, 0)
+
+    def set_epoch_deadline(self, ticks_beyond_current: int) -> None:
+        """Trap with ``INTERRUPT`` once the engine's epoch has advanced by this much."""
+        self._require("epoch_interruption")
+        self._state[StoreState.EPOCH_DEADLINE] = self.engine.epoch + ticks_beyond_current
+
+    def _require(self, knob: str) -> None:
+        if not getattr(self.engine.config, knob):
+            raise ValueError(f"Config.{knob} is not enabled on this store's engine")
+
+    # -- externref handles ----------------------------------------------------------------
+
+    def externref_handle(self, value: Any) -> int:
+        """The handle wasm code sees for ``value`` (stable for the store's lifetime)."""
+        handle = self._extern_handles.get(id(value))
+        if handle is None:
+            self._externs.append(value)
+            handle = self._extern_handles[id(value)] = len(self._externs)
+        return handle
+
+    def externref_object(self, handle: int) -> Any:
+        return self._externs[handle - 1]
+
+    # -- ownership ----------------------------------------------------------------------------
+
+    def keep(self, thing: Any) -> Any:
+        """Keep ``thing`` alive as long as the store."""
+        self._keepalive.append(thing)
+        return thing
+
+    def on_close(self, finalizer: Callable[[], None]) -> None:
+        """Run ``finalizer`` when the store is closed (in reverse order of registration)."""
+        self._finalizers.append(finalizer)
+
+    def close(self) -> None:
+        """Free everything the store owns; using its objects afterwards is an error."""
+        while self._finalizers:
+            self._finalizers.pop()()
+        self._keepalive.clear()
+        self._externs.clear()
+        self._extern_handles.clear()
+        self.extern_types.clear()
+
+    def __del__(self) -> None:
+        self.close()
+
+    # -- unwinding ------------------------------------------------------------------------
+
+    def set_pending(self, error: BaseException) -> None:
+        """Record an error a host function raised; native code then unwinds as for a
+        trap and the outermost Python caller re-raises ``error``."""
+        self._pending = error
+        self._state[StoreState.UNWIND] = UnwindKind.TRAP
+        code = error.code if isinstance(error, Trap) and error.code is not None else None
+        self._state[StoreState.TRAP_CODE] = 0 if code is None else int(code)
+        self._state[StoreState.HOST_ERROR] = 1
+
+    def take_unwind(self) -> BaseException:
+        """The error for a call that returned a non-zero status; resets the state."""
+        pending, self._pending = self._pending, None
+        code = self._state[StoreState.TRAP_CODE]
+        self._state[StoreState.UNWIND] = UnwindKind.NONE
+        self._state[StoreState.HOST_ERROR] = 0
+        if pending is not None:
+            return pending
+        return Trap(TrapCode(code))

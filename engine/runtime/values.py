@@ -1,0 +1,82 @@
+"""Wasm values as Python sees them, and as the 8-byte slots native code exchanges.
+
+``i32``/``i64`` are Python ints (results are signed, as in wasmtime-py; arguments
+may be signed or unsigned), ``f32``/``f64`` are floats, ``funcref`` is a
+:class:`~engine.runtime.func.Func` or ``None``, ``externref`` any Python object or
+``None``.  In a slot, numbers are their raw bits (an ``f32`` zero-extended), a
+``funcref`` is its ``FuncRecord`` address and an ``externref`` is a handle the store
+maps back to the object; null is 0.
+"""
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from ..syntax.types import F32, F64, I32, I64, HeapType, RefType, ValType
+
+if TYPE_CHECKING:
+    from .store import Store
+
+_MASK = {I32: 0xFFFF_FFFF, I64: 0xFFFF_FFFF_FFFF_FFFF}
+
+
+def _signed(bits: int, width: int) -> int:
+    return bits - (1 << width) if bits >> (width - 1) else bits
+
+
+def f32_bits(x: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def f64_bits(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def to_slot(store: "Store", t: ValType, value: Any) -> int:
+    """The slot holding ``value`` as a value of type ``t``; ``TypeError`` if it is not one."""
+    if t in _MASK:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"expected an int for {t}, got {value!r}")
+        return value & _MASK[t]
+    if t == F32:
+        return f32_bits(_float(value, t))
+    if t == F64:
+        return f64_bits(_float(value, t))
+    assert isinstance(t, RefType)
+    if value is None:
+        if not t.nullable:
+            raise TypeError(f"null is not a value of {t}")
+        return 0
+    if t.heap in (HeapType.FUNC,):
+        from .func import Func
+        if not isinstance(value, Func):
+            raise TypeError(f"expected a Func or None for {t}, got {value!r}")
+        return value.record
+    if t.heap is HeapType.EXTERN:
+        return store.externref_handle(value)
+    raise TypeError(f"values of {t} cannot cross the host boundary yet")
+
+
+def _float(value: Any, t: ValType) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"expected a float for {t}, got {value!r}")
+    return float(value)
+
+
+def from_slot(store: "Store", t: ValType, slot: int) -> Any:
+    """The Python value of type ``t`` held in ``slot``."""
+    if t == I32:
+        return _signed(slot & 0xFFFF_FFFF, 32)
+    if t == I64:
+        return _signed(slot, 64)
+    if t == F32:
+        return struct.unpack("<f", struct.pack("<I", slot & 0xFFFF_FFFF))[0]
+    if t == F64:
+        return struct.unpack("<d", struct.pack("<Q", slot))[0]
+    if slot == 0:
+        return None
+    assert isinstance(t, RefType)
+    if t.heap is HeapType.EXTERN:
+        return store.externref_object(slot)
+    from .func import Func
+    return Func._from_record(store, slot)
