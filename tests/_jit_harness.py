@@ -16,7 +16,7 @@ import llvmlite.ir as ir
 
 from engine.compile.numeric import LLVM_TYPES
 from engine.compile.target import Target, host
-from engine.runtime.trap import TrapCode
+from engine.errors import TrapCode
 
 I64 = ir.IntType(64)
 

@@ -25,7 +25,7 @@ import wasmtime
 
 from engine.compile.numeric import lower_const, lower_numeric
 from engine.compile.target import AARCH64, S390X, Target, host
-from engine.runtime.trap import TrapCode
+from engine.errors import TrapCode
 from engine.syntax.instructions import OPS
 from oracles.wasmtime_config import reference_engine
 from tests._jit_harness import (Jit, Outcome, ProbeEmitter, define_case_probe, define_probe,

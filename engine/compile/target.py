@@ -22,6 +22,11 @@ class Target:
 
     @cached_property
     def machine(self) -> llvm.TargetMachine:
+        """The target's machine, for optimisation and object code."""
+        return self.new_machine()
+
+    def new_machine(self) -> llvm.TargetMachine:
+        """A machine of its own (an execution engine takes ownership of one)."""
         _init_llvm()
         # PIC and the default code model keep the code position-independent for MCJIT.
         return llvm.Target.from_triple(self.triple).create_target_machine(

@@ -60,7 +60,10 @@ def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
     fn = ir.Function(module, ir.FunctionType(I32T, [PTR, PTR, PTR]), f"entry_{signature_key(ft)}")
     code, vmctx, buf = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    args = [b.load(_slot(b, buf, i), typ=llvm_type(t)) for i, t in enumerate(ft.params)]
+    # Whole slots, converted as values: a narrower load or store would touch the low
+    # half of a slot only on little-endian targets and leave the other half stale.
+    args = [_from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t))
+            for i, t in enumerate(ft.params)]
     # The outermost entry into wasm sets the stack limit from its own frame address, so
     # the budget holds however deep the Python stack already is; nested entries (host
     # code calling back into wasm) keep the outer limit.
@@ -76,7 +79,7 @@ def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
     with b.if_then(outermost):
         b.store(I64T(0), limit_ptr)
     for i in range(len(ft.results)):
-        b.store(b.extract_value(result, i + 1), _slot(b, buf, i))
+        b.store(_to_slot(b, b.extract_value(result, i + 1)), _slot(b, buf, i))
     b.ret(b.extract_value(result, 0))
     return fn
 

@@ -6,6 +6,7 @@ Python calls both through the entry trampoline of the function's signature.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 from ..compile.layout import FuncRecord, HostContext
@@ -24,7 +25,7 @@ class Func:
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any]) -> None:
         trampolines = store.engine.trampolines(ty)
-        callback = native.HOST_CALLBACK(_host_callback(store, ty, func))
+        callback = native.HOST_CALLBACK(_host_callback(store, ty, store.hold(func)))
         hostctx = store.keep(native.slots(len(HostContext)))
         hostctx[HostContext.STORE] = store.state_address
         hostctx[HostContext.CALLBACK] = native.ctypes_address(callback)
@@ -83,14 +84,20 @@ def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequenc
     return list(buf[:len(ft.results)])
 
 
-def _host_callback(store: Store, ty: FuncType, func: Callable[..., Any]) -> Callable[[int, int], int]:
+def _host_callback(store: Store, ty: FuncType, index: int) -> Callable[[int, int], int]:
     """The C callback behind a host function.  It never lets a Python exception through
-    native frames: an error is parked in the store and reported as a non-zero status."""
+    native frames: an error is parked in the store and reported as a non-zero status.
+    It holds the store weakly and finds the Python callable there by ``index`` (the
+    store keeps the callback alive, and the callable may well refer to the store); the
+    store is alive whenever the callback runs, since a caller of wasm holds it."""
+    store_ref = weakref.ref(store)
 
     def callback(_hostctx: int, buf: int) -> int:
+        store = store_ref()
+        assert store is not None
         try:
             args = [from_slot(store, t, native.read(buf, i)) for i, t in enumerate(ty.params)]
-            result = func(*args)
+            result = store.held(index)(*args)
             if len(ty.results) == 0:
                 results: Sequence[Any] = ()
             elif len(ty.results) == 1:

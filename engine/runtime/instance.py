@@ -94,8 +94,9 @@ class Instance:
         self._vmctx[VMContext.STORE] = store.state_address
         self.vmctx = native.address(self._vmctx)
         self._bind(imports)
-        vmctx, release = self.vmctx, module.release
-        store.on_close(lambda: release(vmctx))
+        vmctx = self.vmctx
+        # The finalizer holds the module: its code must outlive the instance's release.
+        store.on_close(lambda: module.release(vmctx))
         try:
             call_native(store, _NO_PARAMS, module.instantiate_code, vmctx, [])
         finally:

@@ -21,7 +21,6 @@ class Linker:
         self.allow_shadowing = False
         self._items: dict[tuple[str, str], Extern] = {}
         self._host_funcs: dict[tuple[str, str], tuple[FuncType, Callable[..., Any]]] = {}
-        self._per_store: dict[tuple[int, tuple[str, str]], Func] = {}
 
     def _check_new(self, key: tuple[str, str]) -> None:
         if not self.allow_shadowing and (key in self._items or key in self._host_funcs):
@@ -51,11 +50,11 @@ class Linker:
         if item is not None:
             return item
         if key in self._host_funcs:
-            func = self._per_store.get((id(store), key))
-            if func is None or func.store is not store:
+            created = store.linker_funcs.get((id(self), key))
+            if created is None:
                 ty, callable_ = self._host_funcs[key]
-                func = self._per_store[(id(store), key)] = Func(store, ty, callable_)
-            return func
+                created = store.linker_funcs[(id(self), key)] = Func(store, ty, callable_)
+            return created
         raise LinkError(f"unknown import: `{module}::{name}` has not been defined")
 
     def instantiate(self, store: Store, module: Module) -> Instance:

@@ -9,6 +9,7 @@ code unwinds through, and the externref handle table.
 from __future__ import annotations
 
 import ctypes
+import weakref
 from typing import Any, Callable
 
 from ..compile.layout import StoreState, UnwindKind
@@ -17,6 +18,23 @@ from .engine import Engine
 from ..errors import Trap, TrapCode
 
 _NO_DEADLINE = 0xFFFF_FFFF_FFFF_FFFF
+
+
+class _Resources:
+    """What a store must free, kept apart from the store so that a
+    :func:`weakref.finalize` can free it: the finalizer keeps this object (and so the
+    compiled code of the store's modules) reachable until it has run, even when the
+    store dies in a reference cycle, where the garbage collector would otherwise be
+    free to unload the code before the instances in it are released."""
+
+    def __init__(self) -> None:
+        self.keepalive: list[Any] = []
+        self.finalizers: list[Callable[[], None]] = []
+
+    def close(self) -> None:
+        while self.finalizers:
+            self.finalizers.pop()()
+        self.keepalive.clear()
 
 
 class Store:
@@ -30,11 +48,15 @@ class Store:
         self._state[StoreState.EPOCH_DEADLINE] = (
             0 if self.engine.config.epoch_interruption else _NO_DEADLINE)
         self._state[StoreState.MAX_STACK] = self.engine.config.max_wasm_stack
+        self._held: list[Any] = []
         self._externs: list[Any] = []
         self._extern_handles: dict[int, int] = {}
-        self._keepalive: list[Any] = []
-        self._finalizers: list[Callable[[], None]] = []
+        self._resources = _Resources()
+        self._resources.keepalive.append(self._state)
+        self._close = weakref.finalize(self, self._resources.close)
         self._pending: BaseException | None = None
+        self.linker_funcs: dict[tuple[int, tuple[str, str]], Any] = {}
+        """Host functions a :class:`~engine.runtime.linker.Linker` created in this store."""
         self.extern_types: dict[int, Any] = {}
         """Declared type of each memory, table and global record in the store, by address."""
 
@@ -74,25 +96,33 @@ class Store:
     # -- ownership ----------------------------------------------------------------------------
 
     def keep(self, thing: Any) -> Any:
-        """Keep ``thing`` alive as long as the store."""
-        self._keepalive.append(thing)
+        """Keep ``thing`` alive as long as the store.  It must not refer to the store
+        (hold a :func:`weakref.ref` instead), or the store could never be freed."""
+        self._resources.keepalive.append(thing)
         return thing
 
+    def hold(self, thing: Any) -> int:
+        """Keep ``thing`` (which may refer to the store) as long as the store; its
+        index for :meth:`held`."""
+        self._held.append(thing)
+        return len(self._held) - 1
+
+    def held(self, index: int) -> Any:
+        return self._held[index]
+
     def on_close(self, finalizer: Callable[[], None]) -> None:
-        """Run ``finalizer`` when the store is closed (in reverse order of registration)."""
-        self._finalizers.append(finalizer)
+        """Run ``finalizer`` when the store is closed or collected (in reverse order of
+        registration).  Like :meth:`keep`, it must not refer to the store."""
+        self._resources.finalizers.append(finalizer)
 
     def close(self) -> None:
-        """Free everything the store owns; using its objects afterwards is an error."""
-        while self._finalizers:
-            self._finalizers.pop()()
-        self._keepalive.clear()
+        """Free everything the store owns now rather than when it is collected; using
+        its objects afterwards is an error."""
+        self._close()
+        self._held.clear()
         self._externs.clear()
         self._extern_handles.clear()
         self.extern_types.clear()
-
-    def __del__(self) -> None:
-        self.close()
 
     # -- unwinding ------------------------------------------------------------------------
 
