@@ -26,8 +26,8 @@ def _wast(args: argparse.Namespace) -> int:
     from .script.exec import JitEngine
     from .script.run import Runner, StaticEngine, report, run_paths
     engine = StaticEngine() if args.static else JitEngine()
-    from oracles.wasmtime_config import feature_verdicts
-    runner = Runner(engine, _reference_accepts, feature_verdicts)
+    from oracles.wasmtime_config import features_for
+    runner = Runner(engine, _reference_accepts, features_for)
     lines, total = report(run_paths(args.paths, runner), args.verbose)
     print("\n".join(lines))
     return 1 if total.failed else 0

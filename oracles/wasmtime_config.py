@@ -8,6 +8,8 @@ decoder rejects it as :class:`~engine.errors.UnsupportedFeature`.
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Callable
 
 import wasmtime
 
@@ -46,3 +48,46 @@ def reference_engine() -> wasmtime.Engine:
     for name in DISABLED:
         setattr(config, name, False)
     return wasmtime.Engine(config)
+
+
+_REQUIRES = {
+    "wasm_relaxed_simd": ("wasm_simd",),
+    "wasm_gc": ("wasm_function_references",),
+    "wasm_stack_switching": ("wasm_function_references",),
+}
+"""Features wasmtime refuses to enable without others (it aborts on such a config)."""
+
+
+@functools.cache
+def engine_with(features: frozenset[str]) -> wasmtime.Engine:
+    """The reference engine with some :data:`DISABLED` features switched on."""
+    config = wasmtime.Config()
+    extra = set(features).union(*(_REQUIRES.get(name, ()) for name in features))
+    for name in ENABLED:
+        setattr(config, name, True)
+    for name in DISABLED:
+        setattr(config, name, name in extra)
+    return wasmtime.Engine(config)
+
+
+def verdict(engine: wasmtime.Engine, data: bytes) -> str | None:
+    """None when ``engine`` accepts ``data``, else wasmtime's message."""
+    try:
+        wasmtime.Module.validate(engine, data)
+    except wasmtime.WasmtimeError as e:
+        return str(e)
+    return None
+
+
+def features_for(data: bytes, wanted: Callable[[str | None], bool]) -> tuple[str, ...] | None:
+    """The features outside our set that make wasmtime's :func:`verdict` on ``data``
+    one that ``wanted`` accepts: one feature, else two, named without the ``wasm_``
+    prefix and dashed (``multi-memory``).  None when our feature set already gives
+    such a verdict, or no such feature or pair exists."""
+    if wanted(verdict(reference_engine(), data)):
+        return None
+    for size in (1, 2):
+        for names in itertools.combinations(DISABLED, size):
+            if wanted(verdict(engine_with(frozenset(names)), data)):
+                return tuple(name[5:].replace("_", "-") for name in names)
+    return None

@@ -1,6 +1,7 @@
 """Calls across the host boundary in every direction: wasm→Python, Python→wasm and
-Python→wasm→Python→wasm, with results, traps and Python exceptions travelling back
-through native frames by status, never by unwinding them."""
+Python→wasm→Python→wasm, with results, traps and host errors travelling back
+through native frames by status, never by unwinding them.  A host function's error
+reaches the caller as a trap caused by that very error, as in wasmtime."""
 from __future__ import annotations
 
 import pytest
@@ -53,7 +54,7 @@ def test_python_wasm_python_wasm_recursion() -> None:
     assert ex["relay"](store, 50) == 51
 
 
-def test_python_exception_crosses_wasm_frames_unchanged() -> None:
+def test_host_error_crosses_wasm_frames_as_a_trap_caused_by_it() -> None:
     store = Store(ENGINE)
     ex: dict = {}
     error = LookupError("from the host")
@@ -64,10 +65,11 @@ def test_python_exception_crosses_wasm_frames_unchanged() -> None:
         return ex["relay"](store, n - 1)
 
     ex.update(relay(store, down))
-    with pytest.raises(LookupError) as raised:
+    with pytest.raises(Trap) as raised:
         ex["relay"](store, 5)
-    assert raised.value is error
-    with pytest.raises(LookupError):
+    assert raised.value.code is None and raised.value.__cause__ is error
+    assert "LookupError: from the host" in str(raised.value)
+    with pytest.raises(Trap):
         ex["relay"](store, 0)
     assert ex["div"](store, 5) == 2
 
@@ -98,12 +100,21 @@ def test_host_can_catch_a_trap_from_nested_wasm() -> None:
 
 def test_host_result_of_the_wrong_type_is_an_error_not_a_crash() -> None:
     store = Store(ENGINE)
-    ex = relay(store, lambda n: "not an int")
-    with pytest.raises(TypeError):
-        ex["relay"](store, 1)
-    ex = relay(store, lambda n: None)
-    with pytest.raises(TypeError):
-        ex["relay"](store, 1)
+    for wrong in ("not an int", None, [1, 2]):
+        ex = relay(store, lambda n, w=wrong: w)
+        with pytest.raises(Trap) as raised:
+            ex["relay"](store, 1)
+        assert isinstance(raised.value.__cause__, TypeError)
+
+
+def test_interrupting_a_host_function_is_not_turned_into_a_trap() -> None:
+    store = Store(ENGINE)
+
+    def down(n: int) -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        relay(store, down)["relay"](store, 1)
 
 
 def test_host_trap_is_a_trap_with_its_code() -> None:

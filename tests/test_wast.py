@@ -9,7 +9,8 @@ import wasmtime
 
 from engine.__main__ import main
 from engine.errors import TextError
-from engine.script import values
+from engine.script import match, values
+from engine.script.exec import EXCEPTIONS_REASON, JitEngine
 from engine.script.run import RUNTIME_REASON, WAT2WASM_ACCEPTS, Runner, Status, report, run_paths
 from engine.script.sexpr import Atom, SList, Source, String, read
 from engine.script.wast import (ActionCommand, AssertException, AssertExhaustion, AssertModule,
@@ -17,11 +18,14 @@ from engine.script.wast import (ActionCommand, AssertException, AssertExhaustion
                                 ModuleCommand, ModuleSource, Register, Unsupported,
                                 iter_modules, parse_file, parse_script, wast_files)
 from engine.syntax.types import F32, F64, I32, I64
+from oracles.wasmtime_config import features_for
 
 TESTSUITE = Path(__file__).resolve().parents[2] / "shared" / "testsuite"
 SUITES = ["spec-wg2.0/core", "spec/exceptions"]
 
 EMPTY_MODULE = b"\x00asm\x01\x00\x00\x00"
+WAT2WASM_NAMES = ("wat2wasm rejects the text: likely-confusing unicode character found "
+                  "'\\u{202e}'")
 
 
 # --- S-expression reader ------------------------------------------------------------------
@@ -265,7 +269,7 @@ def test_a_module_that_does_not_validate_fails():
     assert verdict.status is Status.FAILED and "validator says invalid" in verdict.detail
 
 
-def test_runtime_commands_are_skipped():
+def test_runtime_commands_are_skipped_by_the_static_engine():
     verdicts = _verdicts('(register "x") (invoke "f") (assert_exception (invoke "f"))')
     assert {v for v in verdicts} == {(Status.SKIPPED, RUNTIME_REASON, None)}
 
@@ -278,30 +282,292 @@ def test_unsupported_feature_needs_the_reference_to_agree():
     assert failed.status is Status.FAILED and "wasmtime accepts it" in failed.detail
 
 
+# A module our validator rejects that the current spec (with GC's constant expressions) accepts.
+GLOBAL_GET_OF_DEFINED = "(module (global i32 (i32.const 0)) (global i32 (global.get 0)))"
+
+
+def test_a_feature_that_makes_wasmtime_agree_with_the_script_explains_a_rejection():
+    def probe(data, wanted):
+        return ("gc",) if wanted(None) else None
+
+    [skipped] = [Runner(features=probe).run_command(c) for c in parse_script(GLOBAL_GET_OF_DEFINED)]
+    assert skipped == (Status.SKIPPED, "unsupported feature gc: wasmtime says valid only with it on",
+                       None)
+    [failed] = [Runner(features=lambda data, wanted: None).run_command(c)
+                for c in parse_script(GLOBAL_GET_OF_DEFINED)]
+    assert failed.status is Status.FAILED and "validator says invalid" in failed.detail
+
+
+def test_memory64_limits_explain_an_expected_invalid_we_call_malformed():
+    text = '(assert_invalid (module (memory 0x1_0000_0000)) "memory size")'
+    [skipped] = _verdicts(text, reference=lambda data: False)
+    assert skipped == (Status.SKIPPED, "unsupported feature: memory64 (limit over 32 bits)", None)
+    [failed] = _verdicts(text)
+    assert failed.status is Status.FAILED and "decoder says malformed" in failed.detail
+
+
+def test_features_for_names_the_features_wasmtime_needs_to_agree():
+    assert features_for(wasmtime.wat2wasm(GLOBAL_GET_OF_DEFINED), lambda v: v is None) == ("gc",)
+    # An alignment field past 63 is a memory index flag (multi-memory) and the offset
+    # takes 64 bits (memory64): only with both does wasmtime see a too-large alignment.
+    [cmd] = parse_script('(module (memory 1) (func (drop (i32.load offset=0xFFFF_FFFF_FFFF_FFFF '
+                         'align=0x8000_0000_0000_0000 (i32.const 0)))))')
+    natural = "alignment must not be larger than natural"
+    assert features_for(cmd.source.wasm(), lambda v: v is not None and natural in v) \
+        == ("memory64", "multi-memory")
+    # Nothing to explain when our feature set already gives the wanted verdict.
+    assert features_for(EMPTY_MODULE, lambda v: v is None) is None
+
+
 def test_cli_output_and_exit_status(tmp_path, capsys):
     good = tmp_path / "good.wast"
-    good.write_text('(module)\n(assert_invalid (module (func (result i32))) "type mismatch")\n'
-                    '(invoke "f")\n')
+    good.write_text('(module (func (export "f") (result i32) (i32.const 7)))\n'
+                    '(assert_invalid (module (func (result i32))) "type mismatch")\n'
+                    '(assert_return (invoke "f") (i32.const 7))\n')
     assert main(["wast", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{good}: 2 passed, 0 failed, 1 skipped", "2 passed, 0 failed, 1 skipped"]
+    assert out == [f"{good}: 3 passed, 0 failed, 0 skipped", "3 passed, 0 failed, 0 skipped"]
 
-    (tmp_path / "z_bad.wast").write_text("(module (func (result i32)))\n")
-    assert main(["wast", "-v", str(tmp_path)]) == 1
+    assert main(["wast", "--static", "-v", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "2 passed, 1 failed, 1 skipped"
-    assert any("z_bad.wast:1: expected valid" in line for line in out)
+    assert out[0] == f"{good}: 2 passed, 0 failed, 1 skipped"
     assert any(RUNTIME_REASON in line for line in out)
+
+    (tmp_path / "z_bad.wast").write_text('(module (func (export "f") (result i32) (i32.const 1)))\n'
+                                         '(assert_return (invoke "f") (i32.const 2))\n')
+    assert main(["wast", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "4 passed, 1 failed, 0 skipped"
+    assert any("z_bad.wast:2: result 0: expected (i32.const bits 0x00000002), "
+               "got (i32.const bits 0x00000001)" in line for line in out)
+
+
+# --- executing scripts --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def jit():
+    return JitEngine()
+
+
+def _run(jit, text: str) -> list[tuple[Status, str]]:
+    """Each command's status and detail, the commands run in one session as one script."""
+    runner = Runner(jit, reference=lambda data: False)
+    try:
+        return [runner.run_command(c)[:2] for c in parse_script(text)]
+    finally:
+        runner.close_session()
+
+
+def _statuses(verdicts):
+    return [status for status, _ in verdicts]
+
+
+P, F, S = Status.PASSED, Status.FAILED, Status.SKIPPED
+
+
+def test_assert_return_compares_exact_bits(jit):
+    verdicts = _run(jit, r'''
+        (module
+          (func (export "id") (param f32) (result f32) (local.get 0))
+          (func (export "neg0") (result f64) (f64.const -0))
+          (func (export "pair") (result i32 i64) (i32.const -1) (i64.const -1)))
+        (assert_return (invoke "id" (f32.const nan:0x200001)) (f32.const nan:0x200001))
+        (assert_return (invoke "id" (f32.const nan:0x200001)) (f32.const nan:arithmetic))
+        (assert_return (invoke "id" (f32.const -nan)) (f32.const nan:canonical))
+        (assert_return (invoke "neg0") (f64.const -0))
+        (assert_return (invoke "neg0") (f64.const 0))
+        (assert_return (invoke "pair") (i32.const 0xffff_ffff) (i64.const -1))
+        (assert_return (invoke "pair") (i32.const -1))
+        (assert_return (invoke "pair") (i64.const -1) (i32.const -1))
+        (assert_return (invoke "id" (i32.const 0)) (f32.const 0))
+    ''')
+    assert _statuses(verdicts) == [P, P, F, P, P, F, P, F, F, F]
+    assert verdicts[2][1] == ("result 0: expected (f32.const nan:arithmetic), "
+                              "got (f32.const bits 0x7fa00001)")
+    assert verdicts[7][1].startswith("expected 1 results, got 2")
+    assert "is not a value of type f32" in verdicts[9][1]
+
+
+def test_reference_results(jit):
+    verdicts = _run(jit, r'''
+        (module
+          (table $t 2 funcref)
+          (func $f (export "f"))
+          (elem (table $t) (i32.const 0) func $f)
+          (func (export "get") (param i32) (result funcref) (table.get $t (local.get 0)))
+          (func (export "ext") (param externref) (result externref) (local.get 0)))
+        (assert_return (invoke "get" (i32.const 0)) (ref.func))
+        (assert_return (invoke "get" (i32.const 1)) (ref.null func))
+        (assert_return (invoke "get" (i32.const 0)) (ref.null func))
+        (assert_return (invoke "get" (i32.const 0)) (either (ref.null func) (ref.func)))
+        (assert_return (invoke "get" (i32.const 0)) (ref.extern))
+        (assert_return (invoke "ext" (ref.extern 7)) (ref.extern 7))
+        (assert_return (invoke "ext" (ref.extern 7)) (ref.extern 8))
+        (assert_return (invoke "ext" (ref.extern 0)) (ref.extern))
+        (assert_return (invoke "ext" (ref.null extern)) (ref.null extern))
+        (assert_return (invoke "ext" (ref.null extern)) (ref.extern))
+    ''')
+    assert _statuses(verdicts) == [P, P, P, F, P, F, P, F, P, P, F]
+
+
+def test_traps_and_exhaustion(jit):
+    verdicts = _run(jit, r'''
+        (module
+          (type $v (func))
+          (table 1 funcref)
+          (func (export "div") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+          (func (export "call") (param i32) (call_indirect (type $v) (local.get 0)))
+          (func $r (export "rec") (call $r)))
+        (assert_trap (invoke "div" (i32.const 0)) "integer divide by zero")
+        (assert_trap (invoke "div" (i32.const 0)) "integer overflow")
+        (assert_trap (invoke "div" (i32.const 1)) "integer divide by zero")
+        (assert_trap (invoke "call" (i32.const 5)) "undefined element")
+        (assert_trap (invoke "call" (i32.const 5)) "out of bounds table access")
+        (assert_trap (invoke "call" (i32.const 0)) "uninitialized element 0")
+        (assert_exhaustion (invoke "rec") "call stack exhausted")
+        (assert_exhaustion (invoke "div" (i32.const 0)) "integer divide by zero")
+        (invoke "div" (i32.const 0))
+        (invoke "div" (i32.const 1))
+        (invoke "nope")
+    ''')
+    assert _statuses(verdicts) == [P, P, F, F, P, P, P, P, F, F, P, F]
+    assert verdicts[2][1] == "expected trap 'integer overflow', got integer divide by zero"
+    assert verdicts[3][1] == "expected trap 'integer divide by zero', got (i32.const bits 0x00000001)"
+    assert verdicts[9][1] == "unexpected trap: integer divide by zero"
+    assert verdicts[11][1] == "no export 'nope'"
+
+
+def test_linking_registering_and_instantiation_failures(jit):
+    verdicts = _run(jit, r'''
+        (module $A
+          (global (export "g") (mut i32) (i32.const 1))
+          (memory (export "m") 1)
+          (func (export "inc") (global.set 0 (i32.add (global.get 0) (i32.const 1)))))
+        (register "a" $A)
+        (module $B
+          (import "a" "g" (global (mut i32)))
+          (import "a" "inc" (func $inc))
+          (func (export "run") (result i32) (call $inc) (global.get 0)))
+        (assert_return (invoke $B "run") (i32.const 2))
+        (assert_return (get $A "g") (i32.const 2))
+        (assert_unlinkable (module (import "a" "nope" (func))) "unknown import")
+        (assert_unlinkable (module (import "a" "g" (global i32))) "incompatible import type")
+        (assert_unlinkable (module (import "a" "inc" (func))) "unknown import")
+        (assert_trap (module (import "a" "m" (memory 1)) (data (i32.const 65536) "x"))
+                     "out of bounds memory access")
+        (assert_trap (module (func $s unreachable) (start $s)) "unreachable")
+        (assert_trap (module (func $s unreachable) (start $s)) "integer overflow")
+        (module (import "nowhere" "f" (func)) (func (export "f")))
+        (invoke "f")
+        (assert_return (invoke $B "run") (i32.const 3))
+    ''')
+    assert _statuses(verdicts) == [P, P, P, P, P, P, P, F, P, P, F, F, F, P]
+    assert verdicts[7][1] == "expected unlinkable (unknown import), but the module instantiated"
+    assert verdicts[10][1] == "expected trap 'integer overflow', got unreachable"
+    assert verdicts[11][1].startswith("module did not instantiate: unknown import")
+    assert verdicts[12][1] == "the module at line 20 did not instantiate"
+
+
+def test_spectest_host_module(jit):
+    verdicts = _run(jit, r'''
+        (module
+          (import "spectest" "print_i32" (func $print (param i32)))
+          (import "spectest" "global_i32" (global $i i32))
+          (import "spectest" "global_f64" (global $f f64))
+          (import "spectest" "table" (table 10 20 funcref))
+          (import "spectest" "memory" (memory 1 2))
+          (func (export "run") (result i32 f64 i32 i32)
+            (call $print (i32.const 1))
+            (global.get $i) (global.get $f) (table.size) (memory.grow (i32.const 1))))
+        (assert_return (invoke "run") (i32.const 666) (f64.const 666.6) (i32.const 10) (i32.const 1))
+        (assert_return (invoke "run") (i32.const 666) (f64.const 666.6) (i32.const 10) (i32.const -1))
+        (assert_unlinkable (module (import "spectest" "memory" (memory 3))) "incompatible import type")
+        (assert_unlinkable (module (import "spectest" "print_i32" (func (param i64))))
+                           "incompatible import type")
+    ''')
+    assert _statuses(verdicts) == [P, P, P, P, P]
+
+
+def test_module_definitions_and_instances(jit):
+    verdicts = _run(jit, r'''
+        (module definition $D
+          (global (mut i32) (i32.const 0))
+          (func (export "bump") (result i32)
+            (global.set 0 (i32.add (global.get 0) (i32.const 1))) (global.get 0)))
+        (module instance $I1 $D)
+        (module instance $I2 $D)
+        (assert_return (invoke $I1 "bump") (i32.const 1))
+        (assert_return (invoke $I1 "bump") (i32.const 2))
+        (assert_return (invoke $I2 "bump") (i32.const 1))
+        (module instance $I3 $Nope)
+    ''')
+    assert _statuses(verdicts) == [P, P, P, P, P, P, F]
+    assert verdicts[6][1] == "instantiation failed: no module $Nope"
+
+
+def test_exception_handling_is_skipped_naming_the_next_issue(jit):
+    verdicts = _run(jit, r'''
+        (module (tag $e) (func (export "f")) (func (export "t") (throw $e)))
+        (invoke "f")
+        (assert_exception (invoke "t"))
+        (register "x")
+        (module (import "x" "f" (func)))
+    ''')
+    assert _statuses(verdicts) == [S, S, S, S, S]
+    assert all(EXCEPTIONS_REASON in detail for _, detail in verdicts)
+
+
+def test_commands_on_a_skipped_module_are_skipped_for_its_reason(jit):
+    verdicts = _run(jit, '(module (func (result v128) (v128.const i64x2 0 0)))\n'
+                         '(assert_return (invoke "f") (i32.const 0))')
+    assert _statuses(verdicts) == [S, S] and verdicts[0][1] == verdicts[1][1]
+
+
+def test_each_script_gets_its_own_store(jit, tmp_path):
+    first, second = tmp_path / "a.wast", tmp_path / "b.wast"
+    first.write_text('(module (import "spectest" "memory" (memory 1))\n'
+                     '  (func (export "poke") (i32.store8 (i32.const 0) (i32.const 9))))\n'
+                     '(invoke "poke")\n(register "m")\n')
+    second.write_text('(module (import "spectest" "memory" (memory 1))\n'
+                      '  (func (export "peek") (result i32) (i32.load8_u (i32.const 0))))\n'
+                      '(assert_return (invoke "peek") (i32.const 0))\n'
+                      '(assert_unlinkable (module (import "m" "poke" (func))) "unknown import")\n')
+    results = run_paths([tmp_path], Runner(jit))
+    assert [(t.passed, t.failed, t.skipped) for t in results.values()] == [(3, 0, 0), (3, 0, 0)]
+
+
+@pytest.mark.parametrize("t, bits, kind, matched", [
+    (F32, 0x7FC0_0000, "canonical", True), (F32, 0xFFC0_0000, "canonical", True),
+    (F32, 0x7FC0_0001, "canonical", False), (F32, 0x7F80_0001, "arithmetic", False),
+    (F32, 0x7FC0_0001, "arithmetic", True), (F32, 0xFFE0_0000, "arithmetic", True),
+    (F32, 0x7F80_0000, "arithmetic", False), (F32, 0x1_7FC0_0000, "canonical", False),
+    (F64, 0x7FF8_0000_0000_0000, "canonical", True), (F64, 0x7FF8_0000_0000_0001, "canonical", False),
+    (F64, 0xFFFC_0000_0000_0000, "arithmetic", True), (F64, 0x7FF4_0000_0000_0000, "arithmetic", False),
+    (F64, 0x7FC0_0000, "canonical", False),
+])
+def test_nan_patterns_by_bits(t, bits, kind, matched):
+    assert match.matches(values.NanPattern(t, kind), t, bits, lambda slot: None) is matched
+
+
+def test_numbers_match_type_and_bits():
+    assert match.matches(values.Num(I32, 1), I32, 1, lambda slot: None)
+    assert not match.matches(values.Num(I32, 1), I64, 1, lambda slot: None)
+    assert not match.matches(values.Num(F32, 0), F32, 1 << 31, lambda slot: None)
 
 
 # --- the conformance suites ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def suite_results():
+def _suite_results(suites: list[str]):
     if not TESTSUITE.is_dir():
         pytest.skip("testsuite folder absent")
     from engine.__main__ import _reference_accepts
-    return run_paths([TESTSUITE / s for s in SUITES], Runner(reference=_reference_accepts))
+    runner = Runner(JitEngine(), reference=_reference_accepts, features=features_for)
+    return run_paths([TESTSUITE / s for s in suites], runner)
+
+
+@pytest.fixture(scope="module")
+def suite_results():
+    return _suite_results(SUITES)
 
 
 def test_suites_parse_completely():
@@ -319,7 +585,27 @@ def test_suite_module_assertions_pass(suite_results, kind):
     assert not failures, "\n".join(failures)
 
 
-def test_suite_modules_pass(suite_results):
+def test_suites_pass(suite_results):
     lines, total = report(suite_results, verbose=1)
-    assert total.passed > 3000
     assert total.failed == 0, "\n".join(lines)
+    assert total.passed > 27000
+    # Everything runs but names.wast, which wat2wasm cannot read, and exception handling.
+    for file, tally in suite_results.items():
+        if file.name == "names.wast":
+            assert set(tally.skips) == {WAT2WASM_NAMES}
+        elif file.parent.name == "exceptions":
+            assert all(EXCEPTIONS_REASON in reason or reason.startswith("unsupported feature")
+                       for reason in tally.skips), tally.skips
+        else:
+            assert tally.skipped == 0, (file, tally.skips)
+
+
+def test_current_spec_passes_or_skips_for_missing_features():
+    """The current spec's core suite: what needs only our features passes; the rest
+    is skipped naming the feature (or, for modules with tags, the next issue)."""
+    results = _suite_results(["spec/core"])
+    lines, total = report(results, verbose=1)
+    assert total.failed == 0, "\n".join(lines)
+    assert total.passed > 27000
+    assert all(reason.startswith("unsupported feature") or EXCEPTIONS_REASON in reason
+               or reason == WAT2WASM_NAMES for reason in total.skips), total.skips

@@ -20,8 +20,8 @@ class Func:
     """A function in a store.  ``Func(store, ty, callable)`` defines a host function:
     ``callable(*params)`` returns ``None``, a value or a sequence of values.  Calling a
     ``Func`` runs it: ``func(store, *args)`` returns ``None``, the one result or a list
-    of results, and raises :class:`~engine.errors.Trap` if it traps (or the very
-    exception a host function raised beneath it)."""
+    of results, and raises :class:`~engine.errors.Trap` if it traps -- also when a host
+    function beneath it raised, with that error as the trap's ``__cause__``."""
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any]) -> None:
         trampolines = store.engine.trampolines(ty)

@@ -136,11 +136,20 @@ class Store:
         self._state[StoreState.HOST_ERROR] = 1
 
     def take_unwind(self) -> BaseException:
-        """The error for a call that returned a non-zero status; resets the state."""
+        """The error for a call that returned a non-zero status; resets the state.
+
+        A trap is a :class:`Trap`.  A host function's error becomes a trap too, as in
+        wasmtime: ``Trap(None, "host function raised ...")`` with the original error as
+        its ``__cause__``; a ``Trap`` raised by a host function (say, from a nested
+        call) stays itself, and so do ``KeyboardInterrupt`` and ``SystemExit``."""
         pending, self._pending = self._pending, None
         code = self._state[StoreState.TRAP_CODE]
         self._state[StoreState.UNWIND] = UnwindKind.NONE
         self._state[StoreState.HOST_ERROR] = 0
-        if pending is not None:
+        if pending is None:
+            return Trap(TrapCode(code))
+        if isinstance(pending, Trap) or not isinstance(pending, Exception):
             return pending
-        return Trap(TrapCode(code))
+        trap = Trap(None, f"host function raised {type(pending).__name__}: {pending}")
+        trap.__cause__ = pending
+        return trap

@@ -1,30 +1,42 @@
 """Running ``.wast`` scripts against the engine.
 
 Each command gets a :class:`Verdict`: passed, failed or skipped (with a reason).
-What the runner can check depends on what the engine can do (:class:`Engine`):
-today that is decoding and validating, so module definitions and the
+What the runner can check depends on what the engine can do (:class:`Engine`).
+The static engine decodes and validates: module definitions and the
 ``assert_invalid`` / ``assert_malformed`` / ``assert_unlinkable`` /
 ``assert_uninstantiable`` modules are checked, and commands that execute code are
-skipped.  An engine that can instantiate and invoke (the JIT, issue 3) sets
-:attr:`Engine.executes` and adds those operations to the protocol; the runner then
-executes :data:`~.wast.RUNTIME_COMMANDS` instead of skipping them.
+skipped.  An executing engine (:class:`~.exec.JitEngine`) also opens a
+:class:`~.exec.Session` per script: modules are compiled and instantiated, linking
+and instantiation failures are checked, and :data:`~.wast.RUNTIME_COMMANDS` run.
 """
 from __future__ import annotations
 
-import enum
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple, Protocol
+from typing import Protocol
 
 from ..binary.decode import decode_module
-from ..errors import DecodeError, TextError, UnsupportedFeature, ValidationError
+from ..errors import (DecodeError, LinkError, TextError, Trap, TrapCode, UnsupportedFeature,
+                      ValidationError, WasmError)
 from ..syntax.module import Module
 from ..valid import validate_module
-from .wast import (RUNTIME_COMMANDS, AssertModule, Command, ModuleCommand, ModuleSource,
-                   Unsupported, parse_file, wast_files)
+from .exec import EXCEPTIONS_REASON, ScriptError, Session, Unavailable
+from .match import result_mismatch, show_all, trap_matches
+from .verdict import Status, Verdict
+from .verdict import failed as _fail
+from .verdict import passed as _pass
+from .verdict import skipped as _skip
+from .wast import (RUNTIME_COMMANDS, ActionCommand, AssertException, AssertExhaustion,
+                   AssertModule, AssertReturn, AssertTrap, Command, InstanceCommand, ModuleCommand,
+                   ModuleSource, Register, Unsupported, parse_file, wast_files)
 
-RUNTIME_REASON = "runtime assertions need the JIT (issue 3)"
+FeatureProbe = Callable[[bytes, Callable[[str | None], bool]], tuple[str, ...] | None]
+"""``(data, wanted) -> features``: the features outside our set that make wasmtime's
+verdict on ``data`` (None: accepted, else its message) one that ``wanted`` accepts."""
+
+RUNTIME_REASON = "runtime assertions need an executing engine (not --static)"
 WAT2WASM_ACCEPTS = "wat2wasm accepts text that the spec calls malformed"
 
 
@@ -37,6 +49,9 @@ class Engine(Protocol):
     def load(self, data: bytes) -> Module:
         """Decode and validate; raise :class:`DecodeError` or :class:`ValidationError`."""
 
+    def session(self) -> Session:
+        """A fresh session for one script (executing engines only)."""
+
 
 class StaticEngine:
     """The decoder and validator: checks modules, runs no code."""
@@ -47,20 +62,6 @@ class StaticEngine:
         module = decode_module(data)
         validate_module(module)
         return module
-
-
-class Status(enum.Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-class Verdict(NamedTuple):
-    status: Status
-    detail: str = ""
-    """Why it failed or was skipped."""
-    note: str | None = None
-    """An informational fact counted in the report (e.g. whether an error message matched)."""
 
 
 @dataclass
@@ -103,18 +104,6 @@ class Tally:
         return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
 
 
-def _skip(reason: str, note: str | None = None) -> Verdict:
-    return Verdict(Status.SKIPPED, reason, note)
-
-
-def _fail(detail: str) -> Verdict:
-    return Verdict(Status.FAILED, detail)
-
-
-def _pass(note: str | None = None, detail: str = "") -> Verdict:
-    return Verdict(Status.PASSED, detail, note)
-
-
 class Runner:
     """Runs scripts command by command against ``engine``.
 
@@ -122,12 +111,39 @@ class Runner:
     with our feature set) accepts a binary; it decides whether a module we reject as
     :class:`UnsupportedFeature` is really outside the feature set (a skip) or one we
     wrongly reject (a failure).  Without it such modules are failures.
+
+    ``features(data, wanted)`` names the features outside our set that make
+    wasmtime's verdict on a binary one that ``wanted`` accepts (see
+    ``oracles.wasmtime_config.features_for``).  Scripts written for the current spec
+    assume its newer features: when we reject a module otherwise than such a script
+    expects, and wasmtime agrees with the script only once such features are on, the
+    command is skipped naming them.
+
+    With an executing engine, :meth:`run_file` runs each script in a fresh session;
+    :meth:`run_command` on its own uses the current session (opening one if needed),
+    so consecutive commands share state as in one script.
     """
 
     def __init__(self, engine: Engine | None = None,
-                 reference: Callable[[bytes], bool] | None = None) -> None:
+                 reference: Callable[[bytes], bool] | None = None,
+                 features: FeatureProbe | None = None) -> None:
         self.engine = engine or StaticEngine()
         self.reference = reference
+        self.features = features
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session | None:
+        """The current script's session; None for an engine that does not execute."""
+        if self._session is None and self.engine.executes:
+            self._session = self.engine.session()
+        return self._session
+
+    def close_session(self) -> None:
+        """End the current script: free its store."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def run_file(self, path: Path) -> Tally:
         tally = Tally()
@@ -136,31 +152,111 @@ class Runner:
         except (TextError, OSError) as e:
             tally.record(f"{path}:0", _fail(f"cannot read script: {e}"))
             return tally
-        for command in commands:
-            tally.record(f"{path}:{command.line}", self.run_command(command))
+        self.close_session()
+        try:
+            for command in commands:
+                tally.record(f"{path}:{command.line}", self.run_command(command))
+        finally:
+            self.close_session()
         return tally
 
     def run_command(self, command: Command) -> Verdict:
         if isinstance(command, ModuleCommand):
-            return self.check_module("valid", command.source)
+            return self.module_command(command)
         if isinstance(command, AssertModule):
-            return self.check_module(command.kind, command.module, command.message)
+            return self.assert_module(command)
         if isinstance(command, Unsupported):
             return _skip(f"{command.head}: {command.reason}")
-        if isinstance(command, RUNTIME_COMMANDS) and not self.engine.executes:
-            return _skip(RUNTIME_REASON)
+        if isinstance(command, RUNTIME_COMMANDS):
+            session = self.session
+            if session is None:
+                return _skip(RUNTIME_REASON)
+            try:
+                return _execute(session, command)
+            except Unavailable as why:
+                return _unavailable(why)
+            except Exception as e:  # noqa: BLE001 -- any other error is this command's failure
+                return _fail(_describe(e))
         return _skip(f"no handler for {type(command).__name__}")
+
+    # -- modules ------------------------------------------------------------------------
+
+    def module_command(self, command: ModuleCommand) -> Verdict:
+        """Check the module; when executing, compile it and (unless it is only a
+        definition) instantiate it as the current module."""
+        verdict, data = self._check("valid", command.source)
+        session = self.session
+        if session is None:
+            return verdict
+        name, definition = command.name, command.definition
+        if data is None or verdict.status is not Status.PASSED:
+            why = verdict.detail if verdict.status is Status.SKIPPED \
+                else f"the module at line {command.line} failed to load"
+            session.missing(name, definition, why, verdict.status is Status.FAILED)
+            return verdict
+        try:
+            if definition:
+                session.define(name, data)
+            else:
+                session.instantiate(name, data)
+        except Unavailable as why:
+            session.missing(name, definition, why.reason, why.failed)
+            return _unavailable(why)
+        except Exception as e:  # noqa: BLE001 -- any error is this command's failure
+            session.missing(name, definition,
+                            f"the module at line {command.line} did not instantiate", True)
+            return _fail(f"module did not {'compile' if definition else 'instantiate'}: "
+                         f"{_describe(e)}")
+        return verdict
+
+    def assert_module(self, command: AssertModule) -> Verdict:
+        """A module assertion: statically checked; ``unlinkable`` and
+        ``uninstantiable`` modules are then instantiated when executing."""
+        verdict, data = self._check(command.kind, command.module, command.message)
+        session = self.session
+        if session is None or data is None or verdict.status is not Status.PASSED \
+                or command.kind not in ("unlinkable", "uninstantiable"):
+            return verdict
+        try:
+            session.link(session.compile(data))
+        except Unavailable as why:
+            return _unavailable(why)
+        except LinkError as e:
+            if command.kind == "unlinkable":
+                return _message_verdict("unlinkable", command.message, e)
+            return _fail(f"expected a trap ({command.message}), linking failed: {e}")
+        except Trap as e:
+            if command.kind == "unlinkable":
+                return _fail(f"expected unlinkable ({command.message}), "
+                             f"instantiation trapped: {e}")
+            if trap_matches(e.code, command.message):
+                return _pass()
+            return _fail(f"expected trap {command.message!r}, got {e}")
+        except Exception as e:  # noqa: BLE001 -- any other error is this command's failure
+            return _fail(f"expected {command.kind} ({command.message}), got {_describe(e)}")
+        return _fail(f"expected {command.kind} ({command.message}), "
+                     f"but the module instantiated")
 
     def check_module(self, expected: str, source: ModuleSource, message: str = "") -> Verdict:
         """Check that ``source`` gets the verdict ``expected``: ``"valid"``,
         ``"invalid"``, ``"malformed"``; ``"unlinkable"`` and ``"uninstantiable"``
-        modules must be valid (linking and instantiating need the runtime)."""
+        modules must be valid (linking and instantiating them is
+        :meth:`assert_module`'s job)."""
+        return self._check(expected, source, message)[0]
+
+    def _check(self, expected: str, source: ModuleSource,
+               message: str = "") -> tuple[Verdict, bytes | None]:
+        """:meth:`check_module`'s verdict, and the binary if there is one."""
         try:
             data = source.wasm()
         except TextError as e:
             if expected == "malformed":
-                return _pass("malformed: passed by wat2wasm")
-            return _skip(f"wat2wasm rejects the text: {e}")
+                return _pass("malformed: passed by wat2wasm"), None
+            return _skip(f"wat2wasm rejects the text: {e}"), None
+        return self._check_binary(expected, source, message, data), data
+
+    def _check_binary(self, expected: str, source: ModuleSource, message: str,
+                      data: bytes) -> Verdict:
         try:
             self.engine.load(data)
         except UnsupportedFeature as e:
@@ -170,20 +266,42 @@ class Runner:
         except DecodeError as e:
             if expected == "malformed":
                 return _message_verdict(expected, message, e)
-            return _fail(f"expected {expected} ({message or 'valid'}), "
-                         f"decoder says malformed: {e}")
+            return self._explained(expected, message, data) or _fail(
+                f"expected {expected} ({message or 'valid'}), decoder says malformed: {e}")
         except ValidationError as e:
             if expected == "invalid":
                 return _message_verdict(expected, message, e)
             if expected == "malformed" and source.form != "binary":
                 return _skip(WAT2WASM_ACCEPTS)
-            return _fail(f"expected {expected} ({message or 'valid'}), "
-                         f"validator says invalid: {e}")
+            return self._explained(expected, message, data) or _fail(
+                f"expected {expected} ({message or 'valid'}), validator says invalid: {e}")
         if expected == "malformed" and source.form != "binary":
             return _skip(WAT2WASM_ACCEPTS)
         if expected in ("invalid", "malformed"):
             return _fail(f"expected {expected} ({message}), but the module is accepted")
         return _pass()
+
+    def _explained(self, expected: str, message: str, data: bytes) -> Verdict | None:
+        """A skip when a feature outside our set explains why we reject ``data``
+        otherwise than the script expects, else None.  Explanations: read with the
+        current spec's wider (memory64) limits, the module needs an unsupported
+        feature; or switching features on makes wasmtime accept the module (a valid
+        one) or reject it with the expected message (an invalid one)."""
+        try:
+            decode_module(data, wide_limits=True)
+        except UnsupportedFeature as e:
+            verdict = self._unsupported(data, e)
+            if verdict.status is Status.SKIPPED:
+                return verdict
+        except DecodeError:
+            pass
+        if self.features is None:
+            return None
+        needed = self.features(data, lambda verdict: _agrees(expected, message, verdict))
+        if not needed:
+            return None
+        return _skip(f"unsupported feature {' and '.join(needed)}: "
+                     f"wasmtime says {expected} only with it on")
 
     def _unsupported(self, data: bytes, error: UnsupportedFeature) -> Verdict:
         if self.reference is not None and not self.reference(data):
@@ -194,7 +312,66 @@ class Runner:
                      f"but {'wasmtime accepts it' if self.reference else 'no reference to confirm'}")
 
 
-def _message_verdict(expected: str, message: str, error: DecodeError | ValidationError) -> Verdict:
+def _agrees(expected: str, message: str, verdict: str | None) -> bool:
+    """Whether wasmtime's ``verdict`` (None: accepted) is the one a script expects."""
+    if expected == "invalid":
+        return verdict is not None and message in verdict
+    return verdict is None
+
+
+def _execute(session: Session, command: Command) -> Verdict:
+    """Run a runtime command in ``session``.  :class:`Unavailable` and unexpected
+    errors propagate: :meth:`Runner.run_command` turns them into verdicts."""
+    if isinstance(command, InstanceCommand):
+        try:
+            session.instance(command.name, command.module)
+        except Unavailable as why:
+            session.missing(command.name, False, why.reason, why.failed)
+            raise
+        except Exception as e:  # noqa: BLE001 -- any error is this command's failure
+            session.missing(command.name, False, f"the instance at line {command.line} failed",
+                            True)
+            return _fail(f"instantiation failed: {_describe(e)}")
+        return _pass()
+    if isinstance(command, Register):
+        session.register(command.as_name, command.module)
+        return _pass()
+    if isinstance(command, AssertException):
+        return _skip(f"assert_exception; {EXCEPTIONS_REASON}")
+    assert isinstance(command, (ActionCommand, AssertReturn, AssertTrap, AssertExhaustion))
+    try:
+        types, slots = session.run(command.action)
+    except Trap as trap:
+        if isinstance(command, (AssertTrap, AssertExhaustion)):
+            return _trap_verdict(command, trap)
+        return _fail(f"unexpected trap: {trap}")
+    if isinstance(command, AssertReturn):
+        mismatch = result_mismatch(command.results, types, slots, session.host_index)
+        return _fail(mismatch) if mismatch else _pass()
+    if isinstance(command, (AssertTrap, AssertExhaustion)):
+        return _fail(f"expected trap {command.message!r}, got {show_all(types, slots)}")
+    return _pass()
+
+
+def _trap_verdict(command: AssertTrap | AssertExhaustion, trap: Trap) -> Verdict:
+    if isinstance(command, AssertExhaustion) and trap.code is not TrapCode.STACK_OVERFLOW:
+        return _fail(f"expected exhaustion ({command.message}), got trap {trap}")
+    if trap_matches(trap.code, command.message):
+        return _pass()
+    return _fail(f"expected trap {command.message!r}, got {trap}")
+
+
+def _unavailable(why: Unavailable) -> Verdict:
+    return _fail(why.reason) if why.failed else _skip(why.reason)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, (WasmError, ScriptError)):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _message_verdict(expected: str, message: str, error: WasmError) -> Verdict:
     """A pass, noting whether our message starts with the one the script expects."""
     if error.message.startswith(message):
         return _pass(f"{expected}: message matches")
