@@ -10,7 +10,7 @@ import wasmtime
 from engine.__main__ import main
 from engine.errors import TextError
 from engine.script import match, values
-from engine.script.exec import EXCEPTIONS_REASON, JitEngine
+from engine.script.exec import JitEngine
 from engine.script.run import RUNTIME_REASON, WAT2WASM_ACCEPTS, Runner, Status, report, run_paths
 from engine.script.sexpr import Atom, SList, Source, String, read
 from engine.script.wast import (ActionCommand, AssertException, AssertExhaustion, AssertModule,
@@ -505,16 +505,24 @@ def test_module_definitions_and_instances(jit):
     assert verdicts[6][1] == "instantiation failed: no module $Nope"
 
 
-def test_exception_handling_is_skipped_naming_the_next_issue(jit):
+def test_exceptions_run_and_uncaught_ones_are_checked(jit):
     verdicts = _run(jit, r'''
-        (module (tag $e) (func (export "f")) (func (export "t") (throw $e)))
+        (module $M (tag $e (export "e") (param i32)) (func (export "f"))
+          (func (export "t") (throw $e (i32.const 1)))
+          (func (export "c") (result i32)
+            (block $h (result i32) (try_table (catch $e $h) (call 1)) (i32.const 0))))
         (invoke "f")
         (assert_exception (invoke "t"))
+        (assert_return (invoke "c") (i32.const 1))
         (register "x")
-        (module (import "x" "f" (func)))
+        (module (import "x" "e" (tag (param i32))))
+        (assert_exception (invoke $M "f"))
+        (invoke $M "t")
+        (assert_unlinkable (module (import "x" "e" (tag (param i64)))) "incompatible import type")
     ''')
-    assert _statuses(verdicts) == [S, S, S, S, S]
-    assert all(EXCEPTIONS_REASON in detail for _, detail in verdicts)
+    assert _statuses(verdicts) == [P, P, P, P, P, P, F, F, P]
+    assert verdicts[6][1] == "expected an uncaught exception, got nothing"
+    assert "unexpected uncaught exception" in verdicts[7][1]
 
 
 def test_commands_on_a_skipped_module_are_skipped_for_its_reason(jit):
@@ -589,23 +597,24 @@ def test_suites_pass(suite_results):
     lines, total = report(suite_results, verbose=1)
     assert total.failed == 0, "\n".join(lines)
     assert total.passed > 27000
-    # Everything runs but names.wast, which wat2wasm cannot read, and exception handling.
+    # Everything runs but names.wast, which wat2wasm cannot read, and the exception
+    # suite's modules that need features outside ours.
     for file, tally in suite_results.items():
         if file.name == "names.wast":
             assert set(tally.skips) == {WAT2WASM_NAMES}
         elif file.parent.name == "exceptions":
-            assert all(EXCEPTIONS_REASON in reason or reason.startswith("unsupported feature")
-                       for reason in tally.skips), tally.skips
+            assert all(reason.startswith("unsupported feature") for reason in tally.skips), \
+                tally.skips
         else:
             assert tally.skipped == 0, (file, tally.skips)
 
 
 def test_current_spec_passes_or_skips_for_missing_features():
     """The current spec's core suite: what needs only our features passes; the rest
-    is skipped naming the feature (or, for modules with tags, the next issue)."""
+    is skipped naming the feature."""
     results = _suite_results(["spec/core"])
     lines, total = report(results, verbose=1)
     assert total.failed == 0, "\n".join(lines)
     assert total.passed > 27000
-    assert all(reason.startswith("unsupported feature") or EXCEPTIONS_REASON in reason
-               or reason == WAT2WASM_NAMES for reason in total.skips), total.skips
+    assert all(reason.startswith("unsupported feature") or reason == WAT2WASM_NAMES
+               for reason in total.skips), total.skips

@@ -8,8 +8,9 @@ Code after an unconditional transfer (``br``, ``return``, ``unreachable``, ``thr
 is unreachable and skipped until the ``else``/``end`` that makes code reachable again.
 
 Unwinding is explicit: every call returns a status; a non-zero status branches to the
+handler of the innermost enclosing ``try_table`` (see :mod:`.exceptions`) or to the
 function's unwind block, which returns the status to its own caller.  A trap stores
-its code in the store state and unwinds the same way.
+its code in the store state and goes straight to the unwind block.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import llvmlite.ir as ir
 from ..errors import TrapCode
 from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
+from . import exceptions as exc
 from . import memory as mem
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
 from .numeric import lower_const, lower_numeric
@@ -45,6 +47,9 @@ class Frame:
     header_phis: list[ir.PhiInstr] = field(default_factory=list)
     else_bb: ir.Block | None = None             # ifs: the false edge
     if_params: list[ir.Value] = field(default_factory=list)
+    handler_bb: ir.Block | None = None          # try_tables: where unwinding inside goes
+    handler_used: bool = False
+    catches: tuple = ()
 
     @property
     def label_types(self) -> tuple[ValType, ...]:
@@ -311,6 +316,8 @@ class FunctionTranslator:
             self.finish_function(reachable=bool(frame.incoming))
             return
         self.frames.pop()
+        if frame.kind == "try_table":
+            exc.emit_handler(self, frame)
         if not frame.incoming:
             b.unreachable()
             self.set_dead()
@@ -411,7 +418,7 @@ class FunctionTranslator:
     def check_status(self, status: ir.Value) -> None:
         cont = self.fn.append_basic_block("call_ok")
         self.builder.cbranch(self.builder.icmp_unsigned("!=", status, I32T(0)),
-                             self.unwind_bb(), cont)
+                             exc.handler_target(self), cont)
         self.builder.position_at_end(cont)
 
     def _call(self, index: int) -> None:
@@ -500,4 +507,5 @@ _HANDLERS = {
     "local.get": _T._local_get, "local.set": _T._local_set, "local.tee": _T._local_tee,
     "global.get": _T._global_get, "global.set": _T._global_set, "ref.null": _T._ref_null,
     "ref.is_null": _T._ref_is_null, "ref.func": _T._ref_func,
+    "throw": exc.lower_throw, "throw_ref": exc.lower_throw_ref, "try_table": exc.lower_try_table,
 }

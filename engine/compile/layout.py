@@ -58,6 +58,16 @@ class StoreState(_Layout):
     STACK_LIMIT = 6      # lowest native stack address wasm frames may use; 0 outside wasm
     HOST_ERROR = 7       # id of the Python error a host function raised
     MAX_STACK = 8        # native stack bytes wasm may use below its outermost entry
+    ENTRY_FRAME = 9      # frame address of the outermost entry into wasm; 0 outside wasm
+    EXN_ALLOC = 10       # ExnObject* (*)(StoreState*, TagRecord*, i64 nfields): the allocator
+    EXN_OBJECTS = 11     # ExnObject*[]: every exception object the store has not freed
+    EXN_COUNT = 12       # live entries of EXN_OBJECTS
+    EXN_CAPACITY = 13    # allocated entries of EXN_OBJECTS
+    EXN_THRESHOLD = 14   # the allocator collects when EXN_COUNT reaches this
+    ROOTS = 15           # Root[]: places outside wasm frames that may hold an exnref
+    ROOT_COUNT = 16
+    ROOT_CAPACITY = 17
+    ROOT_ADD = 18        # void (*)(StoreState*, i64 kind, void* address): append a Root
 
 
 class MemoryRecord(_Layout):
@@ -85,6 +95,35 @@ class HostContext(_Layout):
 
     STORE = 0            # StoreState*
     CALLBACK = 1         # i32 (*)(hostctx, buf): the Python callback
+
+
+class TagRecord(_Layout):
+    """A tag.  Its address is its identity: instances allocate one per defined tag,
+    importers point at the exporter's, Python allocates host tags."""
+
+    TYPE_ID = 0          # canonical id of the tag's function type (params = payload)
+
+
+class ExnObject(_Layout):
+    """An exception object (an ``exnref`` points at one): libc memory the store owns,
+    freed by the collector once nothing can reach it."""
+
+    TAG = 0              # TagRecord*
+    NFIELDS = 1          # payload length
+    MARK = 2             # collector's mark
+    FIELDS = 3           # first payload slot; values as in entry buffers (zero-extended)
+
+
+class Root(_Layout):
+    """Where an exnref may be stored outside wasm frames (see RootKind)."""
+
+    KIND = 0
+    ADDRESS = 1
+
+
+class RootKind(enum.IntEnum):
+    CELL = 0             # ADDRESS is one 8-byte slot (an exnref global)
+    TABLE = 1            # ADDRESS is a TableRecord (an exnref table; the host's handles)
 
 
 class Segment(_Layout):

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import llvmlite.ir as ir
 
-from ..errors import UnsupportedFeature
 from ..errors import TrapCode
 from ..syntax.instructions import MemArg
 from .layout import MemoryRecord, Segment, TableRecord, VMContext
@@ -178,7 +177,5 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
         dst_items = t.load_field(dst_rec, TableRecord.ELEMS.offset, PTR)
         _memmove(t, b.gep(dst_items, [dst64], source_etype=I64T),
                  b.gep(src_items, [src64], source_etype=I64T), b.mul(b.zext(n, I64T), I64T(8)))
-    elif op in ("throw", "throw_ref", "try_table"):
-        raise UnsupportedFeature(f"the JIT does not compile exception handling yet ({op})")
     else:
         raise AssertionError(f"no lowering for {op}")

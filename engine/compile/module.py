@@ -21,16 +21,24 @@ import llvmlite.ir as ir
 
 from ..syntax.instructions import Instr
 from ..syntax.module import Module, SegmentMode
-from ..syntax.types import ExternKind, FuncType, GlobalType
+from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
 from .helpers import HELPERS, libc
-from .layout import MAX_PAGES, PAGE_SIZE, FuncRecord, MemoryRecord, Segment, TableRecord, VMContext
+from .layout import (MAX_PAGES, PAGE_SIZE, FuncRecord, MemoryRecord, RootKind, Segment, StoreState,
+                     TableRecord, TagRecord, VMContext)
 from .target import Target
-from .types import I8, I32T, I64T, PTR, WASM_CC, declare, field_ptr, wasm_function_type
+from .types import (I8, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
+                    wasm_function_type)
 
 INSTANTIATE = "instantiate"
 RELEASE = "release"
 _NO_TABLE_MAX = 0xFFFF_FFFF
+ROOT_ADD = ir.FunctionType(ir.VoidType(), [PTR, I64T, PTR])
+"""``void root_add(StoreState*, i64 kind, void* address)``."""
+
+
+def _holds_exnref(t: ValType) -> bool:
+    return isinstance(t, RefType) and t.heap in (HeapType.EXN, HeapType.NOEXN)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class ModuleCompiler:
         self.ir_module.data_layout = target.data_layout
         self.func_types: list[FuncType] = module.func_types()
         self.global_types: list[GlobalType] = module.global_types()
+        self.tag_types: list[TagType] = module.tag_types()
         self.n_imported_funcs = len(module.imported(ExternKind.FUNC))
         self.functions: list[ir.Function | None] = [None] * self.n_imported_funcs
         for i, f in enumerate(module.funcs):
@@ -124,6 +133,9 @@ class ModuleCompiler:
                 b.call(free, [segments])
         if m.datas:
             b.call(free, [field(vmctx, VMContext.DATA_SEGMENTS.offset)])
+        for i in range(len(m.tags)):
+            tags = field(vmctx, VMContext.TAGS.offset)
+            b.call(free, [field(tags, 8 * (imported[ExternKind.TAG] + i))])
         b.ret_void()
 
 
@@ -187,6 +199,8 @@ class _Initializer(FunctionTranslator):
             self.store_field(record, TableRecord.MAX.offset,
                              I64T(_NO_TABLE_MAX if lim.max is None else lim.max))
             self.set_slot(tables, imported[ExternKind.TABLE] + i, record)
+        self.init_tags(imported[ExternKind.TAG])
+        self.add_roots(imported)
         for i, g in enumerate(m.globals):
             value = self.const_expr(g.init)
             b.store(value, self.slot(self.array(VMContext.GLOBALS), imported[ExternKind.GLOBAL] + i))
@@ -195,6 +209,34 @@ class _Initializer(FunctionTranslator):
         if m.start is not None:
             self.emit_call(self.callee(m.start), tail=False)
         self.translate([])
+
+    def init_tags(self, n_imported: int) -> None:
+        """One :class:`TagRecord` per defined tag: its address is the tag's identity,
+        distinct in every instance."""
+        m = self.mc.module
+        if not m.tags:
+            return
+        tags, type_ids = self.array(VMContext.TAGS), self.array(VMContext.TYPE_IDS)
+        for i, tag in enumerate(m.tags):
+            record = self.calloc(1, TagRecord.size())
+            self.store_field(record, TagRecord.TYPE_ID.offset,
+                             self.slot(type_ids, tag.type.type_idx, I64T))
+            self.set_slot(tags, n_imported + i, record)
+
+    def add_roots(self, imported: dict[ExternKind, int]) -> None:
+        """Register the defined globals and tables that can hold an exnref with the
+        store's collector, before any code can store one there."""
+        m, b = self.mc.module, self.builder
+        roots = [(RootKind.CELL, VMContext.GLOBALS, imported[ExternKind.GLOBAL] + i)
+                 for i, g in enumerate(m.globals) if _holds_exnref(g.type.type)]
+        roots += [(RootKind.TABLE, VMContext.TABLES, imported[ExternKind.TABLE] + i)
+                  for i, t in enumerate(m.tables) if _holds_exnref(t.type.elem)]
+        if not roots:
+            return
+        add = callable_pointer(b, self.load_field(self.store_state, StoreState.ROOT_ADD.offset, PTR),
+                               ROOT_ADD)
+        for kind, array, index in roots:
+            b.call(add, [self.store_state, I64T(kind), self.slot(self.array(array), index)])
 
     def init_elems(self) -> None:
         m, b = self.mc.module, self.builder

@@ -16,8 +16,8 @@ import llvmlite.ir as ir
 
 from ..syntax.types import FuncType
 from .layout import HostContext, StoreState, VMContext
-from .types import (F32T, F64T, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
-                    llvm_type, result_type, wasm_function_type)
+from .types import (I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr, from_slot,
+                    llvm_type, result_type, to_slot, wasm_function_type)
 
 HOST_CALLBACK = ir.FunctionType(I32T, [PTR, PTR])
 """``i32 callback(hostctx, buf)``: the C signature of a host function's callback."""
@@ -35,34 +35,13 @@ def _slot(b: ir.IRBuilder, buf: ir.Value, i: int) -> ir.Value:
     return b.gep(buf, [I64T(i)], source_etype=I64T)
 
 
-def _to_slot(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
-    """A value as the 8-byte slot Python reads: integers and float bits zero-extended."""
-    if v.type == PTR:
-        return b.ptrtoint(v, I64T)
-    if v.type == F32T:
-        return b.zext(b.bitcast(v, I32T), I64T)
-    if v.type == F64T:
-        return b.bitcast(v, I64T)
-    return b.zext(v, I64T) if v.type == I32T else v
-
-
-def _from_slot(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
-    if t == PTR:
-        return b.inttoptr(v, PTR)
-    if t == F32T:
-        return b.bitcast(b.trunc(v, I32T), F32T)
-    if t == F64T:
-        return b.bitcast(v, F64T)
-    return b.trunc(v, I32T) if t == I32T else v
-
-
 def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
     fn = ir.Function(module, ir.FunctionType(I32T, [PTR, PTR, PTR]), f"entry_{signature_key(ft)}")
     code, vmctx, buf = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     # Whole slots, converted as values: a narrower load or store would touch the low
     # half of a slot only on little-endian targets and leave the other half stale.
-    args = [_from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t))
+    args = [from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t))
             for i, t in enumerate(ft.params)]
     # The outermost entry into wasm sets the stack limit from its own frame address, so
     # the budget holds however deep the Python stack already is; nested entries (host
@@ -75,11 +54,14 @@ def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
         frame = b.call(frameaddress, [I32T(0)])
         budget = b.load(field_ptr(b, store, StoreState.MAX_STACK.offset), typ=I64T)
         b.store(b.sub(b.ptrtoint(frame, I64T), budget), limit_ptr)
+        # The top of the stack the exception collector scans for exnrefs.
+        b.store(b.ptrtoint(frame, I64T), field_ptr(b, store, StoreState.ENTRY_FRAME.offset))
     result = b.call(callable_pointer(b, code, wasm_function_type(ft)), [vmctx] + args, cconv=WASM_CC)
     with b.if_then(outermost):
         b.store(I64T(0), limit_ptr)
+        b.store(I64T(0), field_ptr(b, store, StoreState.ENTRY_FRAME.offset))
     for i in range(len(ft.results)):
-        b.store(_to_slot(b, b.extract_value(result, i + 1)), _slot(b, buf, i))
+        b.store(to_slot(b, b.extract_value(result, i + 1)), _slot(b, buf, i))
     b.ret(b.extract_value(result, 0))
     return fn
 
@@ -91,14 +73,14 @@ def emit_host_stub(module: ir.Module, ft: FuncType) -> ir.Function:
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     buf = b.alloca(I64T, size=max(len(ft.params), len(ft.results), 1))
     for i, p in enumerate(params):
-        b.store(_to_slot(b, p), _slot(b, buf, i))
+        b.store(to_slot(b, p), _slot(b, buf, i))
     callback = callable_pointer(
         b, b.load(field_ptr(b, hostctx, HostContext.CALLBACK.offset), typ=PTR), HOST_CALLBACK)
     status = b.call(callback, [hostctx, buf])
     agg = ir.Constant(result_type(ft), ir.Undefined)
     agg = b.insert_value(agg, status, 0)
     for i, t in enumerate(ft.results):
-        agg = b.insert_value(agg, _from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t)),
+        agg = b.insert_value(agg, from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t)),
                              i + 1)
     b.ret(agg)
     return fn

@@ -53,6 +53,28 @@ def zero(t: ValType) -> ir.Constant:
     return lt(None) if lt is PTR else lt(0)
 
 
+def to_slot(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
+    """A value as an 8-byte slot (entry buffers, exception payloads): integers and float
+    bits zero-extended, references as addresses."""
+    if v.type == PTR:
+        return b.ptrtoint(v, I64T)
+    if v.type == F32T:
+        return b.zext(b.bitcast(v, I32T), I64T)
+    if v.type == F64T:
+        return b.bitcast(v, I64T)
+    return b.zext(v, I64T) if v.type == I32T else v
+
+
+def from_slot(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
+    if t == PTR:
+        return b.inttoptr(v, PTR)
+    if t == F32T:
+        return b.bitcast(b.trunc(v, I32T), F32T)
+    if t == F64T:
+        return b.bitcast(v, F64T)
+    return b.trunc(v, I32T) if t == I32T else v
+
+
 class _Callee:
     """A code pointer seen as a callee: llvmlite takes an indirect call's function type
     from its callee, which an opaque pointer lacks.  Everything else is the pointer's."""

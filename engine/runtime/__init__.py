@@ -8,9 +8,10 @@
 5
 """
 from ..errors import LinkError
-from ..syntax.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType, GlobalType, Limits,
+from ..syntax.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType, GlobalType, Limits,
                             MemType, TableType)
 from .engine import Config, Engine
+from .exception import ExnRef, WasmException
 from .func import Func
 from .global_ import Global
 from .instance import Instance
@@ -19,10 +20,12 @@ from .memory import Memory
 from .module import ExportType, ImportType, Module
 from .store import Store
 from .table import Table
+from .tag import Tag
 from ..errors import Trap, TrapCode
 
 __all__ = [
-    "Config", "EXTERNREF", "Engine", "ExportType", "F32", "F64", "FUNCREF", "Func", "FuncType",
+    "Config", "EXNREF", "EXTERNREF", "Engine", "ExnRef", "ExportType", "F32", "F64", "FUNCREF", "Func", "FuncType",
     "Global", "GlobalType", "I32", "I64", "ImportType", "Instance", "Limits", "LinkError",
-    "Linker", "MemType", "Memory", "Module", "Store", "Table", "TableType", "Trap", "TrapCode",
+    "Linker", "MemType", "Memory", "Module", "Store", "Table", "TableType", "Tag", "Trap",
+    "TrapCode", "WasmException",
 ]

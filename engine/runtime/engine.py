@@ -54,6 +54,22 @@ class _Trampolines:
         self.host_stub = self.code[f"host_{key}"]
 
 
+class _Collector:
+    """The loaded exception-object runtime (``engine/compile/collector.py``)."""
+
+    def __init__(self, target: Target) -> None:
+        from ..compile.collector import collector_module
+        self.code = jit.load(jit.optimize(collector_module(target), target, 2), target,
+                             ["exn_alloc", "exn_collect", "root_add"])
+        self.exn_alloc_address = self.code["exn_alloc"]
+        self.root_add_address = self.code["root_add"]
+        self.exn_alloc = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.c_int64)(self.exn_alloc_address)
+        self.exn_collect = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.code["exn_collect"])
+        self.root_add = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
+                                         ctypes.c_void_p)(self.root_add_address)
+
+
 class Engine:
     """Compiles modules for the host and owns what all its stores share.
 
@@ -70,6 +86,13 @@ class Engine:
         self._types: list[FuncType] = []
         self._trampolines: dict[str, _Trampolines] = {}
         self._epoch = ctypes.c_uint64(0)
+        self._collector: _Collector | None = None
+
+    def collector(self) -> _Collector:
+        with self._lock:
+            if self._collector is None:
+                self._collector = _Collector(self.target)
+            return self._collector
 
     def type_id(self, ft: FuncType) -> int:
         """The canonical id of ``ft`` (ids start at 1)."""

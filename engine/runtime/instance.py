@@ -12,7 +12,7 @@ from typing import Iterator, Sequence, Union
 from ..compile.layout import VMContext
 from ..errors import LinkError
 from ..syntax.types import (ExternKind, FuncType, GlobalType, Limits, MemType, TableType,
-                            subtype)
+                            TagType, subtype)
 from . import native
 from .func import Func, call_native
 from .global_ import Global
@@ -20,12 +20,13 @@ from .memory import Memory
 from .module import ExternType, Module
 from .store import Store
 from .table import Table
+from .tag import Tag
 
-Extern = Union[Func, Table, Memory, Global]
+Extern = Union[Func, Table, Memory, Global, Tag]
 
 _NO_PARAMS = FuncType((), ())
 _KIND = {Func: ExternKind.FUNC, Table: ExternKind.TABLE, Memory: ExternKind.MEMORY,
-         Global: ExternKind.GLOBAL}
+         Global: ExternKind.GLOBAL, Tag: ExternKind.TAG}
 
 
 def extern_kind(extern: Extern) -> ExternKind:
@@ -44,7 +45,7 @@ def matches(extern: Extern, expected: ExternType) -> bool:
     """Whether ``extern`` may be imported where ``expected`` is declared (spec
     "import matching", with the current sizes of memories and tables)."""
     actual = extern.type()
-    if isinstance(expected, FuncType):
+    if isinstance(expected, FuncType):      # a function's or a tag's type
         return actual == expected
     if isinstance(expected, TableType):
         assert isinstance(actual, TableType)
@@ -73,6 +74,8 @@ class Instance:
         seen = {k: 0 for k in ExternKind}
         for extern, imp in zip(imports, m.imports):
             expected = module.extern_type(imp.kind, seen[imp.kind])
+            if isinstance(expected, TagType):
+                expected = m.types[expected.type_idx]
             seen[imp.kind] += 1
             if _KIND.get(type(extern)) is not imp.kind:
                 raise LinkError(f"incompatible import type for {imp.module}::{imp.name}: "
@@ -105,7 +108,7 @@ class Instance:
     def _bind(self, imports: Sequence[Extern]) -> None:
         index = {k: 0 for k in ExternKind}
         fields = {ExternKind.FUNC: VMContext.FUNCS, ExternKind.TABLE: VMContext.TABLES,
-                  ExternKind.GLOBAL: VMContext.GLOBALS}
+                  ExternKind.GLOBAL: VMContext.GLOBALS, ExternKind.TAG: VMContext.TAGS}
         for extern in imports:
             kind = extern_kind(extern)
             if kind is ExternKind.MEMORY:
@@ -140,7 +143,7 @@ class Instance:
             return Memory._from_record(store, vmctx[VMContext.MEMORY])
         if kind is ExternKind.GLOBAL:
             return Global._from_cell(store, native.read(vmctx[VMContext.GLOBALS], index))
-        raise LinkError(f"exports of kind {kind.name.lower()} are not supported yet")
+        return Tag._from_record(store, native.read(vmctx[VMContext.TAGS], index))
 
     def exports(self, store: Store | None = None) -> "InstanceExports":
         return InstanceExports({e.name: self._extern(e.kind, e.index)

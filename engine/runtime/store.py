@@ -4,7 +4,8 @@ A store owns everything created in it -- instances (their contexts and whatever 
 ``instantiate`` allocated), memories, tables, globals and host functions created from
 Python -- and frees it all when it is closed or garbage-collected, as wasmtime's
 stores do.  It also holds the :class:`~engine.compile.layout.StoreState` that compiled
-code unwinds through, and the externref handle table.
+code unwinds through, the externref handle table, and the exception objects (see
+:class:`HostRoots` and ``engine/compile/collector.py``).
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import ctypes
 import weakref
 from typing import Any, Callable
 
-from ..compile.layout import StoreState, UnwindKind
+from ..compile.layout import RootKind, StoreState, TableRecord, UnwindKind
+from ..errors import Trap, TrapCode
 from . import native
 from .engine import Engine
-from ..errors import Trap, TrapCode
 
 _NO_DEADLINE = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -37,6 +38,55 @@ class _Resources:
         self.keepalive.clear()
 
 
+class HostRoots:
+    """The exnrefs Python holds, as a table the collector scans (a
+    :class:`~engine.compile.layout.TableRecord` registered as a root): one slot per
+    live :class:`~engine.runtime.exception.ExnRef`, reused once it dies."""
+
+    def __init__(self) -> None:
+        self.record = native.calloc(1, TableRecord.size())
+        self.capacity = 16
+        native.write(self.record, native.calloc(self.capacity, 8), TableRecord.ELEMS)
+        self._free: list[int] = []
+        self.closed = False
+
+    def add(self, pointer: int) -> int:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = native.read(self.record, TableRecord.SIZE)
+            if slot == self.capacity:
+                self.capacity *= 2
+                elems = native.realloc(native.read(self.record, TableRecord.ELEMS), 8 * self.capacity)
+                if elems is None:
+                    raise MemoryError("cannot grow the host exnref roots")
+                native.write(self.record, elems, TableRecord.ELEMS)
+            native.write(self.record, slot + 1, TableRecord.SIZE)
+        native.write(native.read(self.record, TableRecord.ELEMS), pointer, slot)
+        return slot
+
+    def remove(self, slot: int) -> None:
+        if not self.closed:
+            native.write(native.read(self.record, TableRecord.ELEMS), 0, slot)
+            self._free.append(slot)
+
+    def close(self) -> None:
+        self.closed = True
+        native.free(native.read(self.record, TableRecord.ELEMS))
+        native.free(self.record)
+
+
+def _free_exceptions(state: Any, host_roots: HostRoots) -> None:
+    """Free every exception object and the collector's arrays (the store is closing)."""
+    objects = state[StoreState.EXN_OBJECTS]
+    for i in range(state[StoreState.EXN_COUNT]):
+        native.free(native.read(objects, i))
+    native.free(objects)
+    native.free(state[StoreState.ROOTS])
+    state[StoreState.EXN_OBJECTS] = state[StoreState.EXN_COUNT] = state[StoreState.ROOTS] = 0
+    host_roots.close()
+
+
 class Store:
     """Holds instances and their state; see the module docstring."""
 
@@ -54,6 +104,16 @@ class Store:
         self._resources = _Resources()
         self._resources.keepalive.append(self._state)
         self._close = weakref.finalize(self, self._resources.close)
+        collector = self.engine.collector()
+        self._state[StoreState.EXN_ALLOC] = collector.exn_alloc_address
+        self._state[StoreState.ROOT_ADD] = collector.root_add_address
+        self._state[StoreState.EXN_THRESHOLD] = 1024
+        self._exn_alloc = collector.exn_alloc
+        self.host_roots = host_roots = HostRoots()
+        collector.root_add(self.state_address, RootKind.TABLE, host_roots.record)
+        state = self._state
+        # Registered first, so it runs last: after every instance is released.
+        self.on_close(lambda: _free_exceptions(state, host_roots))
         self._pending: BaseException | None = None
         self.linker_funcs: dict[tuple[int, tuple[str, str]], Any] = {}
         """Host functions a :class:`~engine.runtime.linker.Linker` created in this store."""
@@ -126,9 +186,28 @@ class Store:
 
     # -- unwinding ------------------------------------------------------------------------
 
+    def exn_alloc(self, tag_record: int, nfields: int) -> int:
+        """A new exception object of the tag at ``tag_record`` (payload unset)."""
+        pointer = self._exn_alloc(self.state_address, tag_record, nfields)
+        if not pointer:
+            raise MemoryError("cannot allocate an exception object")
+        return pointer
+
     def set_pending(self, error: BaseException) -> None:
-        """Record an error a host function raised; native code then unwinds as for a
-        trap and the outermost Python caller re-raises ``error``."""
+        """Make native code unwind for ``error``, raised by a host function: a
+        :class:`~engine.runtime.exception.WasmException` is thrown into wasm (handlers
+        may catch it); anything else unwinds as a trap, and the outermost Python caller
+        raises it (see :meth:`take_unwind`)."""
+        from .exception import WasmException
+        if isinstance(error, WasmException):
+            try:
+                pointer = error._object(self)
+            except BaseException as failure:  # noqa: B036 -- nothing may unwind through native code
+                self.set_pending(failure)
+                return
+            self._state[StoreState.UNWIND] = UnwindKind.EXCEPTION
+            self._state[StoreState.EXCEPTION] = pointer
+            return
         self._pending = error
         self._state[StoreState.UNWIND] = UnwindKind.TRAP
         code = error.code if isinstance(error, Trap) and error.code is not None else None
@@ -138,14 +217,21 @@ class Store:
     def take_unwind(self) -> BaseException:
         """The error for a call that returned a non-zero status; resets the state.
 
-        A trap is a :class:`Trap`.  A host function's error becomes a trap too, as in
+        An exception that escaped wasm is a
+        :class:`~engine.runtime.exception.WasmException`; a trap is a :class:`Trap`.  A host function's error becomes a trap too, as in
         wasmtime: ``Trap(None, "host function raised ...")`` with the original error as
         its ``__cause__``; a ``Trap`` raised by a host function (say, from a nested
         call) stays itself, and so do ``KeyboardInterrupt`` and ``SystemExit``."""
         pending, self._pending = self._pending, None
         code = self._state[StoreState.TRAP_CODE]
+        kind = self._state[StoreState.UNWIND]
         self._state[StoreState.UNWIND] = UnwindKind.NONE
         self._state[StoreState.HOST_ERROR] = 0
+        if kind == UnwindKind.EXCEPTION:
+            from .exception import WasmException
+            pointer = self._state[StoreState.EXCEPTION]
+            self._state[StoreState.EXCEPTION] = 0
+            return WasmException._from_object(self, pointer)
         if pending is None:
             return Trap(TrapCode(code))
         if isinstance(pending, Trap) or not isinstance(pending, Exception):

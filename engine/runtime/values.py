@@ -3,7 +3,7 @@
 ``i32``/``i64`` are Python ints (results are signed, as in wasmtime-py; arguments
 may be signed or unsigned), ``f32``/``f64`` are floats, ``funcref`` is a
 :class:`~engine.runtime.func.Func` or ``None``, ``externref`` any Python object or
-``None``.  In a slot, numbers are their raw bits (an ``f32`` zero-extended), a
+``None``, ``exnref`` an :class:`~engine.runtime.exception.ExnRef` or ``None``.  In a slot, numbers are their raw bits (an ``f32`` zero-extended), a
 ``funcref`` is its ``FuncRecord`` address and an ``externref`` is a handle the store
 maps back to the object; null is 0.
 """
@@ -54,7 +54,12 @@ def to_slot(store: "Store", t: ValType, value: Any) -> int:
         return value.record
     if t.heap is HeapType.EXTERN:
         return store.externref_handle(value)
-    raise TypeError(f"values of {t} cannot cross the host boundary yet")
+    if t.heap is HeapType.EXN:
+        from .exception import ExnRef
+        if not isinstance(value, ExnRef) or value.store is not store:
+            raise TypeError(f"expected an ExnRef of this store or None for {t}, got {value!r}")
+        return value.pointer
+    raise TypeError(f"only null is a value of {t}")
 
 
 def _float(value: Any, t: ValType) -> float:
@@ -78,5 +83,8 @@ def from_slot(store: "Store", t: ValType, slot: int) -> Any:
     assert isinstance(t, RefType)
     if t.heap is HeapType.EXTERN:
         return store.externref_object(slot)
+    if t.heap is HeapType.EXN:
+        from .exception import ExnRef
+        return ExnRef(store, slot)
     from .func import Func
     return Func._from_record(store, slot)

@@ -16,17 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..binary.decode import decode_module
-from ..errors import LinkError, UnsupportedFeature
+from ..errors import LinkError
 from ..runtime import Config, Engine, Func, Global, Instance, Module, Store
 from ..runtime.instance import Extern
 from ..syntax import module as syntax
-from ..syntax.types import ExternKind, HeapType, RefType, ValType
+from ..syntax.types import HeapType, RefType, ValType
 from ..valid import validate_module
 from .spectest import spectest
 from .values import Num, RefExtern, RefNull, Value
 from .wast import Action, Get, Invoke
 
-EXCEPTIONS_REASON = "exception handling in the JIT is the next issue"
 
 
 class Unavailable(Exception):
@@ -102,16 +101,7 @@ class Session:
     # -- modules --------------------------------------------------------------------------
 
     def compile(self, data: bytes) -> Module:
-        """Compile ``data``; :class:`Unavailable` when it needs exception handling."""
-        try:
-            module = Module(self.store.engine, data)
-        except UnsupportedFeature as e:
-            raise Unavailable(f"{e.message}; {EXCEPTIONS_REASON}") from e
-        m = module.syntax
-        if any(x.kind is ExternKind.TAG for x in (*m.imports, *m.exports)):
-            # The runtime has no tag objects to import or export yet.
-            raise Unavailable(f"tag imports and exports; {EXCEPTIONS_REASON}")
-        return module
+        return Module(self.store.engine, data)
 
     def link(self, module: Module) -> Instance:
         """Instantiate ``module`` with imports from the registry; raises

@@ -22,7 +22,8 @@ from ..errors import (DecodeError, LinkError, TextError, Trap, TrapCode, Unsuppo
                       ValidationError, WasmError)
 from ..syntax.module import Module
 from ..valid import validate_module
-from .exec import EXCEPTIONS_REASON, ScriptError, Session, Unavailable
+from ..runtime import WasmException
+from .exec import ScriptError, Session, Unavailable
 from .match import result_mismatch, show_all, trap_matches
 from .verdict import Status, Verdict
 from .verdict import failed as _fail
@@ -336,11 +337,14 @@ def _execute(session: Session, command: Command) -> Verdict:
     if isinstance(command, Register):
         session.register(command.as_name, command.module)
         return _pass()
-    if isinstance(command, AssertException):
-        return _skip(f"assert_exception; {EXCEPTIONS_REASON}")
-    assert isinstance(command, (ActionCommand, AssertReturn, AssertTrap, AssertExhaustion))
+    assert isinstance(command, (ActionCommand, AssertReturn, AssertTrap, AssertExhaustion,
+                                AssertException))
     try:
         types, slots = session.run(command.action)
+    except WasmException as exception:
+        if isinstance(command, AssertException):
+            return _pass()
+        return _fail(f"unexpected uncaught exception: {exception}")
     except Trap as trap:
         if isinstance(command, (AssertTrap, AssertExhaustion)):
             return _trap_verdict(command, trap)
@@ -350,6 +354,8 @@ def _execute(session: Session, command: Command) -> Verdict:
         return _fail(mismatch) if mismatch else _pass()
     if isinstance(command, (AssertTrap, AssertExhaustion)):
         return _fail(f"expected trap {command.message!r}, got {show_all(types, slots)}")
+    if isinstance(command, AssertException):
+        return _fail(f"expected an uncaught exception, got {show_all(types, slots)}")
     return _pass()
 
 

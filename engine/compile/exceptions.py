@@ -1,0 +1,133 @@
+"""Lowering of the exception-handling instructions: ``throw``, ``throw_ref`` and
+``try_table``.
+
+Exceptions ride the one unwinding path (see :mod:`.function`): an exception in flight
+is the store's ``EXCEPTION`` with ``UNWIND`` set to ``EXCEPTION``.  Code that raises
+one -- ``throw``, ``throw_ref``, or a call that returns a non-zero status -- branches
+to the *handler* of the innermost enclosing ``try_table``, or to the function's
+unwind block (return the status to the caller) when there is none.
+
+A handler first passes traps straight on to the unwind block: traps share the path
+but no handler ever sees one.  It then tries its clauses in order, comparing the
+exception's tag by identity (the address of its
+:class:`~engine.compile.layout.TagRecord`); a matching clause clears the unwinding
+state and branches to its label with the payload (``catch``), the payload and the
+exnref (``catch_ref``), nothing (``catch_all``) or the exnref (``catch_all_ref``).
+When no clause matches, the handler goes on to the next enclosing handler.
+
+Exception objects come from the store's allocator (``StoreState.EXN_ALLOC``), which
+owns them and frees them once the collector finds them unreachable; an ``exnref`` is
+the object's address, so ``throw_ref`` rethrows the very same object.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import llvmlite.ir as ir
+
+from ..errors import TrapCode
+from ..syntax.instructions import Catch, CatchKind
+from ..syntax.types import FuncType
+from .layout import ExnObject, StoreState, UnwindKind, VMContext
+from .types import I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
+
+if TYPE_CHECKING:
+    from .function import Frame, FunctionTranslator
+
+EXN_ALLOC = ir.FunctionType(PTR, [PTR, PTR, I64T])
+"""``ExnObject* exn_alloc(StoreState*, TagRecord*, i64 nfields)``."""
+
+
+def tag_payload(t: "FunctionTranslator", tag: int) -> FuncType:
+    return t.mc.module.types[t.mc.tag_types[tag].type_idx]
+
+
+def tag_record(t: "FunctionTranslator", tag: int) -> ir.Value:
+    return t.slot(t.load_field(t.vmctx, VMContext.TAGS.offset, PTR), tag)
+
+
+def handler_target(t: "FunctionTranslator") -> ir.Block:
+    """Where unwinding goes from here: the innermost enclosing handler, else the
+    function's unwind block."""
+    for frame in reversed(t.frames):
+        if frame.kind == "try_table":
+            frame.handler_used = True
+            assert frame.handler_bb is not None
+            return frame.handler_bb
+    return t.unwind_bb()
+
+
+def raise_exception(t: "FunctionTranslator", exn: ir.Value) -> None:
+    t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.EXCEPTION))
+    t.store_field(t.store_state, StoreState.EXCEPTION.offset, exn)
+    t.builder.branch(handler_target(t))
+    t.set_dead()
+
+
+def lower_throw(t: "FunctionTranslator", tag: int) -> None:
+    b = t.builder
+    params = tag_payload(t, tag).params
+    payload = t.pop(len(params))
+    alloc = callable_pointer(b, t.load_field(t.store_state, StoreState.EXN_ALLOC.offset, PTR),
+                             EXN_ALLOC)
+    exn = b.call(alloc, [t.store_state, tag_record(t, tag), I64T(len(params))])
+    t.trap_if(b.icmp_unsigned("==", exn, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
+    for i, value in enumerate(payload):
+        t.store_field(exn, ExnObject.FIELDS.offset + 8 * i, to_slot(b, value))
+    raise_exception(t, exn)
+
+
+def lower_throw_ref(t: "FunctionTranslator") -> None:
+    exn = t.stack.pop()
+    t.trap_if(t.builder.icmp_unsigned("==", exn, PTR(None)), TrapCode.NULL_REFERENCE)
+    raise_exception(t, exn)
+
+
+def lower_try_table(t: "FunctionTranslator", bt: object, catches: tuple[Catch, ...]) -> None:
+    frame = t.push_frame("try_table", bt)
+    frame.handler_bb = t.fn.append_basic_block("handler")
+    frame.catches = catches
+
+
+def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
+    """Fill in ``frame``'s handler; call once the frame is popped, so that the catch
+    labels resolve in the enclosing context as the spec says."""
+    b = t.builder
+    saved = b.block
+    assert frame.handler_bb is not None
+    b.position_at_end(frame.handler_bb)
+    if not frame.handler_used:
+        b.unreachable()
+        b.position_at_end(saved)
+        return
+    unwind = t.load_field(t.store_state, StoreState.UNWIND.offset, I64T)
+    exception_bb = t.fn.append_basic_block("exception")
+    b.cbranch(b.icmp_unsigned("==", unwind, I64T(UnwindKind.EXCEPTION)), exception_bb,
+              t.unwind_bb())
+    b.position_at_end(exception_bb)
+    exn = t.load_field(t.store_state, StoreState.EXCEPTION.offset, PTR, "exn")
+    tag = t.load_field(exn, ExnObject.TAG.offset, PTR, "tag")
+    for clause in frame.catches:
+        if clause.tag is not None:
+            match_bb, next_bb = t.fn.append_basic_block("catch"), t.fn.append_basic_block("next")
+            b.cbranch(b.icmp_unsigned("==", tag, tag_record(t, clause.tag)), match_bb, next_bb)
+            b.position_at_end(match_bb)
+        values = []
+        if clause.kind in (CatchKind.CATCH, CatchKind.CATCH_REF):
+            assert clause.tag is not None
+            for i, vt in enumerate(tag_payload(t, clause.tag).params):
+                slot = t.load_field(exn, ExnObject.FIELDS.offset + 8 * i, I64T)
+                values.append(from_slot(b, slot, llvm_type(vt)))
+        if clause.kind in (CatchKind.CATCH_REF, CatchKind.CATCH_ALL_REF):
+            values.append(exn)
+        t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.NONE))
+        t.store_field(t.store_state, StoreState.EXCEPTION.offset, PTR(None))
+        target = t.frames[-1 - clause.label]
+        t.add_incoming(target, values)
+        b.branch(target.header_bb if target.kind == "loop" else target.end_bb)
+        if clause.tag is None:       # catch_all: later clauses can never be reached
+            break
+        b.position_at_end(next_bb)
+    else:
+        b.branch(handler_target(t))
+    b.position_at_end(saved)

@@ -1,0 +1,93 @@
+"""Exceptions across the host boundary: :class:`ExnRef` and :class:`WasmException`.
+
+An exception object lives in native memory, owned by its store and freed by the
+collector (``engine/compile/collector.py``) once nothing reaches it.  Python's
+references count: an :class:`ExnRef` registers its object in the store's host-roots
+table for as long as the ``ExnRef`` lives, so an exnref held by Python stays valid
+however many collections run -- the rooting problem wasmtime met when exceptions
+crossed a host scope.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Sequence
+
+from ..compile.layout import ExnObject
+from . import native
+from .store import Store
+from .tag import Tag
+
+
+class ExnRef:
+    """A reference to an exception object, as wasm's ``exnref``.  Equal exnrefs are
+    the same object: ``throw_ref`` of it rethrows that very exception."""
+
+    def __init__(self, store: Store, pointer: int) -> None:
+        self.store = store
+        self.pointer = pointer
+        slot = store.host_roots.add(pointer)
+        weakref.finalize(self, store.host_roots.remove, slot)
+
+    @property
+    def tag(self) -> Tag:
+        return Tag._from_record(self.store, native.read(self.pointer, ExnObject.TAG))
+
+    @property
+    def payload(self) -> list[Any]:
+        from .values import from_slot
+        return [from_slot(self.store, t, native.read(self.pointer, ExnObject.FIELDS + i))
+                for i, t in enumerate(self.tag.type().params)]
+
+    def payload_slots(self) -> list[int]:
+        """The payload as raw slots (exact bits; see :mod:`.values`)."""
+        return [native.read(self.pointer, ExnObject.FIELDS + i)
+                for i in range(native.read(self.pointer, ExnObject.NFIELDS))]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExnRef) and other.pointer == self.pointer
+
+    def __hash__(self) -> int:
+        return hash(self.pointer)
+
+    def __repr__(self) -> str:
+        return f"<ExnRef {self.tag.type()} at {self.pointer:#x}>"
+
+
+class WasmException(Exception):
+    """A wasm exception seen from Python.
+
+    Raised by a call when an exception escapes wasm code, with its ``tag``,
+    ``payload`` and ``exnref``.  A host function raises one to throw into the wasm
+    code that called it: ``WasmException(tag, payload)`` makes a new exception object
+    of ``tag`` (in the store of the call), and re-raising a caught one throws its very
+    object again (``exnref`` is kept)."""
+
+    def __init__(self, tag: Tag, payload: Sequence[Any] = (), *, exnref: ExnRef | None = None) -> None:
+        params = tag.type().params
+        if len(payload) != len(params):
+            raise TypeError(f"tag of type {tag.type()} takes {len(params)} payload values, "
+                            f"got {len(payload)}")
+        super().__init__(tag, list(payload))
+        self.tag = tag
+        self.payload = list(payload)
+        self.exnref = exnref
+
+    def __str__(self) -> str:
+        return f"wasm exception with tag {self.tag.type()} and payload {self.payload}"
+
+    @classmethod
+    def _from_object(cls, store: Store, pointer: int) -> "WasmException":
+        exnref = ExnRef(store, pointer)
+        return cls(exnref.tag, exnref.payload, exnref=exnref)
+
+    def _object(self, store: Store) -> int:
+        """The exception object to throw in ``store``: its own, or a new one."""
+        if self.exnref is not None and self.exnref.store is store:
+            return self.exnref.pointer
+        from .values import to_slot
+        slots = [to_slot(store, t, v) for t, v in zip(self.tag.type().params, self.payload)]
+        pointer = store.exn_alloc(self.tag.record, len(slots))
+        for i, slot in enumerate(slots):
+            native.write(pointer, slot, ExnObject.FIELDS + i)
+        self.exnref = ExnRef(store, pointer)
+        return pointer
