@@ -12,11 +12,14 @@ leak on every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
   outlives its run looks at its dead owner only for ``optnone`` functions, which we
   never emit.)  Building and running the whole per-module default pipeline instead
   leaks some 70 KB per module inside llvmlite; a builder leaks about 1.5 KB.
+  That pipeline has no inliner, so small leaf functions are marked ``alwaysinline``
+  and a reused module pass manager holding only LLVM's always-inliner runs first.
 * Each module gets its own MCJIT execution engine; closing it frees the code.  ORC's
   LLJIT (through llvmlite) never removes a library once created, about 7 KB per module.
 """
 from __future__ import annotations
 
+import re
 import threading
 
 import llvmlite.binding as llvm
@@ -26,6 +29,11 @@ from .target import Target
 
 _lock = threading.Lock()
 _pipelines: dict[tuple[str, int], llvm.FunctionPassManager] = {}
+_inliner: llvm.ModulePassManager | None = None
+
+INLINE_LIMIT = 60
+"""Internal leaf functions of at most this many IR instructions (before optimisation)
+are inlined at their direct call sites."""
 
 
 class CompiledCode:
@@ -55,8 +63,41 @@ def _pipeline(target: Target, opt_level: int) -> llvm.FunctionPassManager:
     return fpm
 
 
+def _always_inliner() -> llvm.ModulePassManager:
+    global _inliner
+    if _inliner is None:
+        _inliner = llvm.create_new_module_pass_manager()
+        _inliner.add_always_inliner_pass()
+    return _inliner
+
+
+def mark_inlinable(module: ir.Module) -> None:
+    """Mark ``module``'s small internal leaf functions ``alwaysinline`` (in place).
+
+    Only leaves -- functions that call nothing but LLVM intrinsics -- qualify, so an
+    inlined body never brings in more calls to inline: each call site grows by at
+    most :data:`INLINE_LIMIT` instructions, however the module's calls nest (nested
+    small callers could otherwise multiply into exponential code).  Leaves have no
+    ``return_call`` either, whose ``musttail`` an inlined copy would lose."""
+    for fn in module.functions:
+        if fn.is_declaration or fn.linkage != "internal":
+            continue
+        body = [ins for block in fn.blocks for ins in block.instructions]
+        if len(body) <= INLINE_LIMIT and all(_calls_intrinsic(ins) for ins in body
+                                             if isinstance(ins, ir.CallInstr)):
+            fn.attributes.add("alwaysinline")
+
+
+def _calls_intrinsic(call: ir.CallInstr) -> bool:
+    callee = call.callee
+    return isinstance(callee, ir.Function) and callee.name.startswith("llvm.")
+
+
 def optimize(module: ir.Module, target: Target, opt_level: int) -> llvm.ModuleRef:
-    """Parse, verify and optimise at ``opt_level`` (0: none)."""
+    """Parse, verify and optimise at ``opt_level`` (0: none); above 0 this first
+    marks ``module``'s small functions for inlining (:func:`mark_inlinable`)."""
+    if opt_level > 0:
+        mark_inlinable(module)
     ref = llvm.parse_assembly(str(module))
     ref.verify()
     if opt_level > 0:
@@ -64,11 +105,54 @@ def optimize(module: ir.Module, target: Target, opt_level: int) -> llvm.ModuleRe
         with _lock:
             fpm = _pipeline(target, opt_level)
             builder = llvm.create_pass_builder(target.machine, pto)
+            _always_inliner().run(ref, builder)
             for fn in ref.functions:
                 if not fn.is_declaration:
                     fpm.run(fn, builder)
             builder.close()
+        ref = _drop_redundant_quieting(ref)
     return ref
+
+
+_DEFINE = re.compile(r"^define ", re.M)
+_ARITHMETIC = re.compile(
+    r"^\s*(%[-\w.$]+) = (?:fadd|fsub|fmul|fdiv) (?:float|double) %[-\w.$]+, %[-\w.$]+$"
+    r"|^\s*(%[-\w.$]+) = (?:tail )?call (?:float|double) @llvm\.sqrt\.f(?:32|64)"
+    r"\((?:float|double) %[-\w.$]+\)$", re.M)
+_QUIETING = re.compile(
+    r"^(\s*%[-\w.$]+) = (?:tail )?call (float|double) @llvm\.canonicalize\.f(?:32|64)"
+    r"\((?:float|double) (%[-\w.$]+)\)$", re.M)
+
+
+def _drop_redundant_quieting(ref: llvm.ModuleRef) -> llvm.ModuleRef:
+    """Drop each ``llvm.canonicalize`` whose operand a hardware operation computed.
+
+    The numeric lowering quiets float results with ``llvm.canonicalize`` because
+    LLVM's folds (``x * 1.0`` to ``x`` and the like) may pass a signalling NaN
+    operand through.  Once optimisation is over, an ``fadd``/``fsub``/``fmul``/
+    ``fdiv``/``sqrt`` still present with no constant operand is executed as such, and
+    IEEE 754 hardware always returns a quiet NaN; quieting it again costs x86 a
+    multiplication by 1.0 on the value's critical path.  The canonicalize becomes a
+    no-op ``bitcast``, which code generation removes.  Names are per function, so each
+    function body is rewritten on its own."""
+    if not any(fn.name.startswith("llvm.canonicalize.") for fn in ref.functions):
+        return ref
+    text = str(ref)
+    bodies = [m.start() for m in _DEFINE.finditer(text)]
+    parts = [text[a:b] for a, b in zip([0, *bodies], [*bodies, len(text)])]
+    result = llvm.parse_assembly("".join(_rewrite_quieting(part) for part in parts))
+    result.verify()
+    return result
+
+
+def _rewrite_quieting(body: str) -> str:
+    computed = {m.group(1) or m.group(2) for m in _ARITHMETIC.finditer(body)}
+
+    def rewrite(m: re.Match[str]) -> str:
+        name, typ, operand = m.groups()
+        return f"{name} = bitcast {typ} {operand} to {typ}" if operand in computed else m.group(0)
+
+    return _QUIETING.sub(rewrite, body)
 
 
 def load(module: llvm.ModuleRef, target: Target, symbols: list[str]) -> CompiledCode:

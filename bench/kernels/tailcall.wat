@@ -1,0 +1,23 @@
+;; A three-state machine whose states hand over with return_call: millions of tail
+;; calls that must run in constant stack.
+(module
+  (func $a (param $n i32) (param $acc i64) (result i64)
+    (if (result i64) (i32.eqz (local.get $n))
+      (then (local.get $acc))
+      (else (return_call $b (i32.sub (local.get $n) (i32.const 1))
+                            (i64.add (i64.mul (local.get $acc) (i64.const 31)) (i64.extend_i32_u (local.get $n)))))))
+  (func $b (param $n i32) (param $acc i64) (result i64)
+    (if (result i64) (i32.eqz (local.get $n))
+      (then (local.get $acc))
+      (else (if (result i64) (i32.and (local.get $n) (i32.const 1))
+        (then (return_call $c (i32.sub (local.get $n) (i32.const 1))
+                              (i64.xor (local.get $acc) (i64.shr_u (local.get $acc) (i64.const 7)))))
+        (else (return_call $a (i32.sub (local.get $n) (i32.const 1))
+                              (i64.rotl (local.get $acc) (i64.const 9))))))))
+  (func $c (param $n i32) (param $acc i64) (result i64)
+    (if (result i64) (i32.eqz (local.get $n))
+      (then (local.get $acc))
+      (else (return_call $a (i32.sub (local.get $n) (i32.const 1))
+                            (i64.add (local.get $acc) (i64.const 0x9e3779b97f4a7c15))))))
+  (func (export "run") (param $n i32) (result i64)
+    (call $a (local.get $n) (i64.const 1))))
