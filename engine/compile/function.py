@@ -90,8 +90,13 @@ class FunctionTranslator:
 
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
         cont = self.fn.append_basic_block("ok")
-        self.builder.cbranch(cond, self.trap_block(code), cont)
+        self.unlikely(self.builder.cbranch(cond, self.trap_block(code), cont))
         self.builder.position_at_end(cont)
+
+    def unlikely(self, branch: ir.Instruction) -> None:
+        """Weight ``branch`` towards its false edge: traps and unwinding are rare, and
+        laying them out of line keeps the hot path straight."""
+        branch.set_metadata("prof", self.mc.unlikely_weights)
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mc.intrinsic(name, ret, args)
@@ -99,10 +104,14 @@ class FunctionTranslator:
     # -- helpers -------------------------------------------------------------------------
 
     def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "") -> ir.Value:
-        return self.builder.load(field_ptr(self.builder, base, offset), name=name, typ=typ)
+        """Load a field of an engine record (see ``layout``)."""
+        load = self.builder.load(field_ptr(self.builder, base, offset), name=name, typ=typ)
+        load.set_metadata("tbaa", self.mc.tbaa_record)
+        return load
 
     def store_field(self, base: ir.Value, offset: int, value: ir.Value) -> None:
-        self.builder.store(value, field_ptr(self.builder, base, offset))
+        store = self.builder.store(value, field_ptr(self.builder, base, offset))
+        store.set_metadata("tbaa", self.mc.tbaa_record)
 
     def slot(self, array: ir.Value, index: ir.Value | int, typ: ir.Type = PTR) -> ir.Value:
         """Load element ``index`` of an array of 8-byte slots."""
@@ -417,8 +426,8 @@ class FunctionTranslator:
 
     def check_status(self, status: ir.Value) -> None:
         cont = self.fn.append_basic_block("call_ok")
-        self.builder.cbranch(self.builder.icmp_unsigned("!=", status, I32T(0)),
-                             exc.handler_target(self), cont)
+        self.unlikely(self.builder.cbranch(self.builder.icmp_unsigned("!=", status, I32T(0)),
+                                           exc.handler_target(self), cont))
         self.builder.position_at_end(cont)
 
     def _call(self, index: int) -> None:

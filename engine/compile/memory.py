@@ -68,7 +68,9 @@ def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[ir
     if op in _LOADS:
         width, mem_type, val_type, signed = _LOADS[op]
         ptr = checked_address(t, args[0], memarg.offset, width)
-        raw = _swap(t, b.load(ptr, typ=mem_type, align=1))
+        load = b.load(ptr, typ=mem_type, align=1)
+        load.set_metadata("tbaa", t.mc.tbaa_memory)
+        raw = _swap(t, load)
         if val_type in (F32T, F64T):
             stack.append(b.bitcast(raw, val_type))
         elif mem_type.width < val_type.width:
@@ -83,7 +85,8 @@ def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[ir
     elif value.type.width > mem_type.width:
         value = b.trunc(value, mem_type)
     ptr = checked_address(t, addr, memarg.offset, width)
-    b.store(_swap(t, value), ptr, align=1)
+    store = b.store(_swap(t, value), ptr, align=1)
+    store.set_metadata("tbaa", t.mc.tbaa_memory)
 
 
 def _memmove(t: "FunctionTranslator", dst: ir.Value, src: ir.Value, nbytes: ir.Value) -> None:

@@ -70,6 +70,16 @@ class ModuleCompiler:
             fn.linkage = "internal"
             self.functions.append(fn)
         self._helpers: dict[str, ir.Function] = {}
+        self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", I32T(1), I32T(2000)])
+        # Type-based alias tags: linear memory never overlaps the engine's records, so
+        # stores to memory do not force reloading a memory's base and size in loops.
+        root = self.ir_module.add_metadata(["exnfuzz"])
+        self.tbaa_memory = self._tbaa_tag(root, "linear memory")
+        self.tbaa_record = self._tbaa_tag(root, "engine record")
+
+    def _tbaa_tag(self, root: ir.MDValue, name: str) -> ir.MDValue:
+        scalar = self.ir_module.add_metadata([name, root, I64T(0)])
+        return self.ir_module.add_metadata([scalar, scalar, I64T(0)])
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return declare(self.ir_module, name, ir.FunctionType(ret, args))
