@@ -10,12 +10,15 @@ crossed a host scope.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..compile.layout import ExnObject
 from . import native
-from .store import Store
 from .tag import Tag
+from .values import from_slot, to_slot
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 class ExnRef:
@@ -34,7 +37,6 @@ class ExnRef:
 
     @property
     def payload(self) -> list[Any]:
-        from .values import from_slot
         return [from_slot(self.store, t, native.read(self.pointer, ExnObject.FIELDS + i))
                 for i, t in enumerate(self.tag.type().params)]
 
@@ -84,7 +86,6 @@ class WasmException(Exception):
         """The exception object to throw in ``store``: its own, or a new one."""
         if self.exnref is not None and self.exnref.store is store:
             return self.exnref.pointer
-        from .values import to_slot
         slots = [to_slot(store, t, v) for t, v in zip(self.tag.type().params, self.payload)]
         pointer = store.exn_alloc(self.tag.record, len(slots))
         for i, slot in enumerate(slots):

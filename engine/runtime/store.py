@@ -17,6 +17,7 @@ from ..compile.layout import RootKind, StoreState, TableRecord, UnwindKind
 from ..errors import Trap, TrapCode
 from . import native
 from .engine import Engine
+from .exception import WasmException
 
 _NO_DEADLINE = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -198,7 +199,6 @@ class Store:
         :class:`~engine.runtime.exception.WasmException` is thrown into wasm (handlers
         may catch it); anything else unwinds as a trap, and the outermost Python caller
         raises it (see :meth:`take_unwind`)."""
-        from .exception import WasmException
         if isinstance(error, WasmException):
             try:
                 pointer = error._object(self)
@@ -228,7 +228,6 @@ class Store:
         self._state[StoreState.UNWIND] = UnwindKind.NONE
         self._state[StoreState.HOST_ERROR] = 0
         if kind == UnwindKind.EXCEPTION:
-            from .exception import WasmException
             pointer = self._state[StoreState.EXCEPTION]
             self._state[StoreState.EXCEPTION] = 0
             return WasmException._from_object(self, pointer)

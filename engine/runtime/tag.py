@@ -6,10 +6,14 @@ for the tags it defines, an importer uses the very record it is given, and
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..compile.layout import TagRecord
 from ..syntax.types import FuncType
 from . import native
-from .store import Store
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 class Tag:
@@ -22,16 +26,19 @@ class Tag:
         record[TagRecord.TYPE_ID] = store.engine.type_id(ty)
         self.store = store
         self.record = native.address(record)
+        self._type: FuncType | None = ty
 
     @classmethod
     def _from_record(cls, store: Store, record: int) -> "Tag":
         tag = cls.__new__(cls)
-        tag.store, tag.record = store, record
+        tag.store, tag.record, tag._type = store, record, None
         return tag
 
     def type(self, store: Store | None = None) -> FuncType:
         """The tag's function type: its parameters are the payload's types."""
-        return self.store.engine.func_type(native.read(self.record, TagRecord.TYPE_ID))
+        if self._type is None:      # a tag's type never changes
+            self._type = self.store.engine.func_type(native.read(self.record, TagRecord.TYPE_ID))
+        return self._type
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tag) and other.record == self.record
