@@ -12,11 +12,12 @@ from typing import Any, Callable, Sequence
 from ..compile.layout import FuncRecord, HostContext
 from ..syntax.types import FuncType
 from . import native
+from .handle import Handle
 from .store import Store
 from .values import from_slot, to_slot
 
 
-class Func:
+class Func(Handle):
     """A function in a store.  ``Func(store, ty, callable)`` defines a host function:
     ``callable(*params)`` returns ``None``, a value or a sequence of values.  Calling a
     ``Func`` runs it: ``func(store, *args)`` returns ``None``, the one result or a list
@@ -37,20 +38,8 @@ class Func:
         self.store = store
         self.record = native.address(record)
 
-    @classmethod
-    def _from_record(cls, store: Store, record: int) -> "Func":
-        func = cls.__new__(cls)
-        func.store, func.record = store, record
-        return func
-
     def type(self, store: Store | None = None) -> FuncType:
         return self.store.engine.func_type(native.read(self.record, FuncRecord.TYPE_ID))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Func) and other.record == self.record
-
-    def __hash__(self) -> int:
-        return hash(self.record)
 
     def __repr__(self) -> str:
         return f"<Func {self.type()} at {self.record:#x}>"
@@ -68,8 +57,10 @@ class Func:
         ft = self.type()
         if len(args) != len(ft.params):
             raise TypeError(f"{ft} takes {len(ft.params)} arguments, got {len(args)}")
-        slots = [to_slot(store, t, a) for t, a in zip(ft.params, args)]
-        results = [from_slot(store, t, s) for t, s in zip(ft.results, self.call_slots(store, slots))]
+        slots = call_native(store, ft, native.read(self.record, FuncRecord.CODE),
+                            native.read(self.record, FuncRecord.VMCTX),
+                            [to_slot(store, t, a) for t, a in zip(ft.params, args)])
+        results = [from_slot(store, t, s) for t, s in zip(ft.results, slots)]
         if not results:
             return None
         return results[0] if len(results) == 1 else results

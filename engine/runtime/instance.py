@@ -114,8 +114,7 @@ class Instance:
             if kind is ExternKind.MEMORY:
                 self._vmctx[VMContext.MEMORY] = extern.record  # type: ignore[union-attr]
                 continue
-            address = extern.cell if isinstance(extern, Global) else extern.record  # type: ignore[union-attr]
-            native.write(self._vmctx[fields[kind]], address, index[kind])
+            native.write(self._vmctx[fields[kind]], extern.record, index[kind])
             index[kind] += 1
 
     def _register_types(self, imported: dict[ExternKind, int]) -> None:
@@ -142,7 +141,7 @@ class Instance:
         if kind is ExternKind.MEMORY:
             return Memory._from_record(store, vmctx[VMContext.MEMORY])
         if kind is ExternKind.GLOBAL:
-            return Global._from_cell(store, native.read(vmctx[VMContext.GLOBALS], index))
+            return Global._from_record(store, native.read(vmctx[VMContext.GLOBALS], index))
         return Tag._from_record(store, native.read(vmctx[VMContext.TAGS], index))
 
     def exports(self, store: Store | None = None) -> "InstanceExports":

@@ -9,6 +9,7 @@ from ..compile.layout import MAX_PAGES, PAGE_SIZE, MemoryRecord
 from ..errors import WasmError
 from ..syntax.types import Limits, MemType
 from . import native
+from .handle import Handle
 from .store import Store
 
 
@@ -29,7 +30,7 @@ def new_memory_record(store: Store, ty: MemType) -> int:
     return record
 
 
-class Memory:
+class Memory(Handle):
     """``Memory(store, MemType(Limits(min, max)))`` creates one; instances export theirs."""
 
     def __init__(self, store: Store, ty: MemType) -> None:
@@ -37,18 +38,6 @@ class Memory:
             raise WasmError(f"memory size must be at most {MAX_PAGES} pages (4 GiB)")
         self.store = store
         self.record = new_memory_record(store, ty)
-
-    @classmethod
-    def _from_record(cls, store: Store, record: int) -> "Memory":
-        memory = cls.__new__(cls)
-        memory.store, memory.record = store, record
-        return memory
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Memory) and other.record == self.record
-
-    def __hash__(self) -> int:
-        return hash(self.record)
 
     def type(self, store: Store | None = None) -> MemType:
         """The current limits: the size now and the declared maximum."""

@@ -7,6 +7,7 @@ from ..compile.layout import TableRecord
 from ..errors import WasmError
 from ..syntax.types import Limits, TableType
 from . import native
+from .handle import Handle
 from .store import Store
 from .values import from_slot, to_slot
 
@@ -33,25 +34,13 @@ def new_table_record(store: Store, ty: TableType, init: int = 0) -> int:
     return record
 
 
-class Table:
+class Table(Handle):
     """``Table(store, TableType(Limits(min, max), FUNCREF), init)`` creates one, every
     element set to ``init``; instances export theirs."""
 
     def __init__(self, store: Store, ty: TableType, init: Any = None) -> None:
         self.store = store
         self.record = new_table_record(store, ty, to_slot(store, ty.elem, init))
-
-    @classmethod
-    def _from_record(cls, store: Store, record: int) -> "Table":
-        table = cls.__new__(cls)
-        table.store, table.record = store, record
-        return table
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Table) and other.record == self.record
-
-    def __hash__(self) -> int:
-        return hash(self.record)
 
     def type(self, store: Store | None = None) -> TableType:
         """The current limits (the length now, the declared maximum) and element type."""

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 from ..compile.layout import TagRecord
 from ..syntax.types import FuncType
 from . import native
+from .handle import Handle
 
 if TYPE_CHECKING:
     from .store import Store
 
 
-class Tag:
+class Tag(Handle):
     """``Tag(store, FuncType(payload_types, ()))`` creates a host tag."""
 
     def __init__(self, store: Store, ty: FuncType) -> None:
@@ -29,9 +30,9 @@ class Tag:
         self._type: FuncType | None = ty
 
     @classmethod
-    def _from_record(cls, store: Store, record: int) -> "Tag":
-        tag = cls.__new__(cls)
-        tag.store, tag.record, tag._type = store, record, None
+    def _from_record(cls, store: "Store", record: int) -> "Tag":
+        tag = super()._from_record(store, record)
+        tag._type = None
         return tag
 
     def type(self, store: Store | None = None) -> FuncType:
@@ -39,12 +40,6 @@ class Tag:
         if self._type is None:      # a tag's type never changes
             self._type = self.store.engine.func_type(native.read(self.record, TagRecord.TYPE_ID))
         return self._type
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Tag) and other.record == self.record
-
-    def __hash__(self) -> int:
-        return hash(self.record)
 
     def __repr__(self) -> str:
         return f"<Tag {self.type()} at {self.record:#x}>"
