@@ -82,6 +82,18 @@ class WasmException(Exception):
         exnref = ExnRef(store, pointer)
         return cls(exnref.tag, exnref.payload, exnref=exnref)
 
+    @classmethod
+    def from_slots(cls, store: Store, tag: Tag, slots: Sequence[int]) -> "WasmException":
+        """A new exception object of ``tag`` in ``store`` whose payload is ``slots``
+        (raw, see :mod:`.values`: exact for every bit pattern)."""
+        if len(slots) != len(tag.type().params):
+            raise TypeError(f"tag of type {tag.type()} takes {len(tag.type().params)} payload "
+                            f"values, got {len(slots)}")
+        pointer = store.exn_alloc(tag.record, len(slots))
+        for i, slot in enumerate(slots):
+            native.write(pointer, slot, ExnObject.FIELDS + i)
+        return cls._from_object(store, pointer)
+
     def _object(self, store: Store) -> int:
         """The exception object to throw in ``store``: its own, or a new one."""
         if self.exnref is not None and self.exnref.store is store:

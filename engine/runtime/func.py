@@ -22,11 +22,15 @@ class Func(Handle):
     ``callable(*params)`` returns ``None``, a value or a sequence of values.  Calling a
     ``Func`` runs it: ``func(store, *args)`` returns ``None``, the one result or a list
     of results, and raises :class:`~engine.errors.Trap` if it traps -- also when a host
-    function beneath it raised, with that error as the trap's ``__cause__``."""
+    function beneath it raised, with that error as the trap's ``__cause__``.
 
-    def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any]) -> None:
+    With ``slots=True`` a host function takes and returns raw slots instead (see
+    :mod:`.values`), as :meth:`call_slots` does: exact for every bit pattern, and the
+    callable must root any exnref it keeps (``ExnRef(store, slot)``)."""
+
+    def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any], *, slots: bool = False) -> None:
         trampolines = store.engine.trampolines(ty)
-        callback = native.HOST_CALLBACK(_host_callback(store, ty, store.hold(func)))
+        callback = native.HOST_CALLBACK(_host_callback(store, ty, store.hold(func), slots))
         hostctx = store.keep(native.slots(len(HostContext)))
         hostctx[HostContext.STORE] = store.state_address
         hostctx[HostContext.CALLBACK] = native.ctypes_address(callback)
@@ -75,7 +79,7 @@ def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequenc
     return list(buf[:len(ft.results)])
 
 
-def _host_callback(store: Store, ty: FuncType, index: int) -> Callable[[int, int], int]:
+def _host_callback(store: Store, ty: FuncType, index: int, slots: bool) -> Callable[[int, int], int]:
     """The C callback behind a host function.  It never lets a Python exception through
     native frames: an error is parked in the store and reported as a non-zero status.
     It holds the store weakly and finds the Python callable there by ``index`` (the
@@ -87,7 +91,8 @@ def _host_callback(store: Store, ty: FuncType, index: int) -> Callable[[int, int
         store = store_ref()
         assert store is not None
         try:
-            args = [from_slot(store, t, native.read(buf, i)) for i, t in enumerate(ty.params)]
+            args = [native.read(buf, i) if slots else from_slot(store, t, native.read(buf, i))
+                    for i, t in enumerate(ty.params)]
             result = store.held(index)(*args)
             if len(ty.results) == 0:
                 results: Sequence[Any] = ()
@@ -99,7 +104,7 @@ def _host_callback(store: Store, ty: FuncType, index: int) -> Callable[[int, int
                     raise TypeError(f"host function returned {len(results)} values, "
                                     f"its type {ty} has {len(ty.results)} results")
             for i, (t, value) in enumerate(zip(ty.results, results)):
-                native.write(buf, to_slot(store, t, value), i)
+                native.write(buf, value if slots else to_slot(store, t, value), i)
             return 0
         except BaseException as error:  # noqa: B036 -- nothing may unwind through native code
             store.set_pending(error)
