@@ -1,0 +1,113 @@
+"""Comparing two outcomes of one case: the rules, and the verdict they give.
+
+:func:`compare` walks both :class:`~oracles.outcome.Outcome`\\ s step by step --
+instantiation, then each invocation in order -- and stops at the first step where
+they part:
+
+1. **Rejected modules.**  Both engines rejecting the module agree (their wording is
+   not compared); one rejecting it is ``diverge``.
+2. **Resource limits are inconclusive.**  If either side's step trapped with
+   ``stack_overflow`` (engines use different amounts of stack per frame and so reach
+   the limit at different depths) or ``interrupt`` (the case's timeout, a safety net:
+   cases bound their work with in-module fuel), the verdict is ``inconclusive`` and
+   nothing after it is compared -- from there on, the two runs are different
+   programs.  This is wasmtime's "poisoned" run.  The check comes before the host
+   trace, since a deeper stack also means more host calls before the limit.
+3. **The host trace** of the step must be equal event by event: the same host
+   functions called in the same order with the same arguments, the same exceptions
+   caught by the host, and each host function ending the same way.
+4. **The result** must be equal: the same values returned, the same trap code
+   (``host`` for host errors), or the same exception -- tag and payload.
+5. **The final state** -- exported globals, memory sizes and digests, table sizes and
+   elements -- must be equal.
+
+Equality is the outcome model's (see :mod:`oracles.outcome`): every NaN equals every
+NaN, references compare by kind and null-ness, exnrefs by tag and payload.  Fuel is a
+counter inside the generated module (it traps with ``unreachable``), so running out
+of it is an ordinary, deterministic trap and is compared exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .outcome import Call, Outcome, Rejected, Result, Returned, State, Thrown, Trapped
+
+INCONCLUSIVE_TRAPS = frozenset({"stack_overflow", "interrupt"})
+"""Trap codes that end a comparison as ``inconclusive``: limits, not semantics."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``agree``, ``diverge`` (``reason`` says where and how) or ``inconclusive``
+    (``reason`` says which limit was hit)."""
+    kind: str
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return self.kind if not self.reason else f"{self.kind}: {self.reason}"
+
+
+AGREE = Verdict("agree")
+
+
+def compare(ours: Outcome, theirs: Outcome, names: Sequence[str] = ("exnfuzz", "wasmtime")) -> Verdict:
+    """The verdict on two outcomes of one case, by the rules in this module's doc."""
+    a, b = names
+    rejected = (isinstance(ours.instantiate.result, Rejected), isinstance(theirs.instantiate.result, Rejected))
+    if rejected == (True, True):
+        return AGREE
+    if any(rejected):
+        who, other = (a, b) if rejected[0] else (b, a)
+        reason = (ours if rejected[0] else theirs).instantiate.result
+        return Verdict("diverge", f"module: {who} rejects it ({reason}), {other} accepts it")
+    for x, y in zip((ours.instantiate,) + ours.invocations, (theirs.instantiate,) + theirs.invocations):
+        verdict = _compare_call(x, y, a, b)
+        if verdict is not AGREE:
+            return verdict
+    if ours.state is not None and theirs.state is not None:
+        return _compare_state(ours.state, theirs.state, a, b)
+    return AGREE
+
+
+def _compare_call(x: Call, y: Call, a: str, b: str) -> Verdict:
+    step = x.lines()[0]
+    for who, call in ((a, x), (b, y)):
+        if isinstance(call.result, Trapped) and call.result.code in INCONCLUSIVE_TRAPS:
+            return Verdict("inconclusive", f"{step}: {who} {call.result}")
+    for i, (e, f) in enumerate(zip(x.trace, y.trace)):
+        if e != f:
+            return Verdict("diverge", f"{step}: host event {i + 1} differs: {a} `{str(e).strip()}`, "
+                                      f"{b} `{str(f).strip()}`")
+    if len(x.trace) != len(y.trace):
+        longer, who = (x.trace, a) if len(x.trace) > len(y.trace) else (y.trace, b)
+        missing = longer[min(len(x.trace), len(y.trace))]
+        return Verdict("diverge", f"{step}: host call missing: only {who} has host event "
+                                  f"`{str(missing).strip()}` ({a} {len(x.trace)} events, {b} {len(y.trace)})")
+    if x.result != y.result:
+        return Verdict("diverge", f"{step}: {_difference(x.result, y.result)}: {a} {x.result}, {b} {y.result}")
+    return AGREE
+
+
+def _difference(r: Result, s: Result) -> str:
+    """What kind of difference two unequal results show."""
+    if isinstance(r, Thrown) and isinstance(s, Thrown):
+        return "wrong payload" if r.exn.tag == s.exn.tag else "wrong tag"
+    if isinstance(r, Trapped) and isinstance(s, Trapped):
+        return "wrong trap code"
+    if isinstance(r, Returned) and isinstance(s, Returned):
+        return "wrong values"
+    kinds = {Returned: "return", Trapped: "trap", Thrown: "exception", Rejected: "rejection"}
+    return f"{kinds[type(r)]} instead of {kinds[type(s)]}"
+
+
+def _compare_state(x: State, y: State, a: str, b: str) -> Verdict:
+    for what, p, q in (("global", x.globals, y.globals), ("memory", x.memories, y.memories),
+                       ("table", x.tables, y.tables)):
+        if p != q:
+            return Verdict("diverge", f"final state, {what}s differ: {a} {_show(p)}, {b} {_show(q)}")
+    return AGREE
+
+
+def _show(items: tuple) -> str:
+    return "[" + ", ".join(f"{i[0]} = {i[1]}" if isinstance(i, tuple) else str(i) for i in items) + "]"

@@ -1,0 +1,27 @@
+"""One differential test: a case run on our engine and on wasmtime, and the verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .case import Case
+from .compare import Verdict, compare
+from .engine_runner import EngineRunner
+from .outcome import Outcome
+from .runner import run
+from .wasmtime_runner import WasmtimeRunner
+
+
+@dataclass(frozen=True)
+class Differential:
+    case: Case
+    ours: Outcome
+    theirs: Outcome
+    verdict: Verdict
+
+
+def check(case: Case) -> Differential:
+    """Run ``case`` on both engines and compare (see :mod:`oracles.compare`).  Raises
+    :class:`~oracles.runner.RunnerError` when the case cannot be run as written."""
+    ours = run(EngineRunner(case))
+    theirs = run(WasmtimeRunner(case))
+    return Differential(case, ours, theirs, compare(ours, theirs))

@@ -1,0 +1,220 @@
+"""``EngineRunner``: a case on exnfuzz's own engine (``engine.runtime``).
+
+Native values here are raw bits for numbers (exact, NaN payloads included) and the
+runtime's objects for references (``Func``, the externref object, ``ExnRef`` -- which
+roots its exception object for as long as Python holds it).  Host functions take and
+return raw slots (``Func(..., slots=True)``) and wrap references at once, before
+anything can run a collection.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+from typing import Any
+
+from engine import runtime
+from engine.errors import LinkError, Trap, WasmError
+from engine.runtime.values import from_slot, to_slot
+from engine.syntax.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, ExternKind, FuncType, HeapType,
+                                 RefType, TagType, ValType)
+
+from .case import Case
+from .host import HostFailure
+from .outcome import MAX_EXN_DEPTH, MAX_TABLE_ELEMENTS, Exn, MemoryState, Num, Ref, State, TableState, Value
+from .plan import HOST_MODULE
+from .runner import ModuleRejected, RunnerError, Session
+
+TYPES: dict[str, ValType] = {"i32": I32, "i64": I64, "f32": F32, "f64": F64,
+                             "funcref": FUNCREF, "externref": EXTERNREF, "exnref": EXNREF}
+
+
+def type_name(t: ValType) -> str:
+    """The outcome model's name of ``t``; a non-null reference type is named as its
+    nullable form, since values of both normalize alike."""
+    if isinstance(t, RefType):
+        return {HeapType.FUNC: "funcref", HeapType.EXTERN: "externref", HeapType.EXN: "exnref"}.get(
+            t.heap, str(t))
+    return str(t)
+
+
+@functools.cache
+def _engine(opt_level: int, max_wasm_stack: int) -> runtime.Engine:
+    """One engine per configuration: an engine compiles its collector and trampolines
+    once, and cases only differ in their stores."""
+    return runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True,
+                                         max_wasm_stack=max_wasm_stack))
+
+
+class EngineRunner(Session):
+    """The case on our engine: a fresh store per case, engines shared by configuration."""
+
+    name = "exnfuzz"
+    trap_type = Trap
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(case)
+        self.engine = _engine(case.config.opt_level, case.config.max_wasm_stack)
+        self.store = runtime.Store(self.engine)
+        self.store.set_epoch_deadline(1)
+        self.host_tags: dict[int, str] = {}
+        self.instance: runtime.Instance | None = None
+
+    def instantiate(self) -> None:
+        try:
+            module = runtime.Module(self.engine, self.case.module)
+        except WasmError as e:
+            raise ModuleRejected(str(e)) from None
+        plan = self.case.plan
+        imports: list[Any] = []
+        for imp in module.syntax.imports:
+            where = f"import {imp.module}::{imp.name}"
+            if imp.module != HOST_MODULE:
+                raise RunnerError(f"{where}: only module {HOST_MODULE!r} is provided")
+            if imp.kind is ExternKind.TAG:
+                assert isinstance(imp.desc, TagType)
+                imports.append(self._host_tag(plan.tag(imp.name).params, module.syntax.types[imp.desc.type_idx],
+                                              imp.name, where))
+            elif imp.kind is ExternKind.FUNC:
+                imports.append(self._host_func(imp.name, module.syntax.types[imp.desc], where))  # type: ignore[index]
+            else:
+                raise RunnerError(f"{where}: plans provide only functions and tags")
+        try:
+            self.instance = runtime.Instance(self.store, module, imports)
+        except LinkError as e:
+            raise ModuleRejected(str(e)) from None
+
+    def _host_tag(self, params: tuple[str, ...], ty: FuncType, name: str, where: str) -> runtime.Tag:
+        if tuple(type_name(t) for t in ty.params) != params:
+            raise RunnerError(f"{where}: the module wants {ty}, the plan's tag has {params}")
+        for record, tag_name in self.host_tags.items():     # one tag per plan name, however imported
+            if tag_name == f"host:{name}":
+                return runtime.Tag._from_record(self.store, record)
+        tag = runtime.Tag(self.store, ty)
+        self.host_tags[tag.record] = f"host:{name}"
+        return tag
+
+    def _host_func(self, name: str, ty: FuncType, where: str) -> runtime.Func:
+        func = self.case.plan.func(name)
+        if (tuple(type_name(t) for t in ty.params), tuple(type_name(t) for t in ty.results)) != \
+                (func.params, func.results):
+            raise RunnerError(f"{where}: the module wants {ty}, the plan's function has "
+                              f"{func.params} -> {func.results}")
+        host = self.host_function(name)
+        store = self.store
+
+        def call(*slots: int) -> Any:
+            args = [self._from_slot(TYPES[t], s) for t, s in zip(func.params, slots)]
+            results = [self._to_slot(TYPES[t], v) for t, v in zip(func.results, host(*args))]
+            return results[0] if len(results) == 1 else results or None
+
+        return runtime.Func(store, ty, call, slots=True)
+
+    def _to_slot(self, t: ValType, value: Any) -> int:
+        return value if t in (I32, I64, F32, F64) else to_slot(self.store, t, value)
+
+    def _from_slot(self, t: ValType, slot: int) -> Any:
+        return slot if t in (I32, I64, F32, F64) else from_slot(self.store, t, slot)
+
+    def interrupt(self) -> None:
+        self.engine.increment_epoch()
+
+    # HostEnv
+
+    def native(self, t: str, value: Value) -> Any:
+        if isinstance(value, Num):
+            return value.bits
+        assert isinstance(value, Ref)
+        if value.null:
+            return None
+        if value.kind == "externref":
+            return object()
+        raise RunnerError(f"no literal makes a non-null {value.kind}")
+
+    def normalize(self, t: str, value: Any, depth: int = 0) -> Value:
+        if t in ("i32", "i64", "f32", "f64"):
+            return Num(t, value)
+        if t != "exnref" or value is None:
+            return Ref(t, value is None)
+        return self._exn(value, depth)
+
+    def _exn(self, exnref: runtime.ExnRef, depth: int) -> Exn:
+        tag = exnref.tag
+        if depth >= MAX_EXN_DEPTH:
+            return Exn(self._tag_name(tag), None)
+        params = tag.type().params
+        payload = tuple(self.normalize(type_name(t), self._from_slot(t, s), depth + 1)
+                        for t, s in zip(params, exnref.payload_slots()))
+        return Exn(self._tag_name(tag), payload)
+
+    def _tag_name(self, tag: runtime.Tag) -> str:
+        if tag.record in self.host_tags:
+            return self.host_tags[tag.record]
+        if self.instance is not None:
+            for name, extern in self.instance.exports().items():
+                if isinstance(extern, runtime.Tag) and extern.record == tag.record:
+                    return f"export:{name}"
+        return "unexported"
+
+    def _tag(self, name: str) -> runtime.Tag:
+        kind, _, rest = name.partition(":")
+        if kind == "host":
+            for record, tag_name in self.host_tags.items():
+                if tag_name == name:
+                    return runtime.Tag._from_record(self.store, record)
+        elif self.instance is not None:
+            extern = self.instance.exports().get(rest)
+            if isinstance(extern, runtime.Tag):
+                return extern
+        raise HostFailure(f"no tag {name} to throw (yet)")
+
+    def tag_params(self, tag: str) -> tuple[str, ...]:
+        return tuple(type_name(t) for t in self._tag(tag).type().params)
+
+    def throw(self, tag: str, payload: list[Any]) -> BaseException:
+        found = self._tag(tag)
+        slots = [self._to_slot(t, v) for t, v in zip(found.type().params, payload)]
+        return runtime.WasmException.from_slots(self.store, found, slots)
+
+    def rethrow(self, exnref: Any) -> BaseException:
+        return runtime.WasmException(exnref.tag, exnref.payload, exnref=exnref)
+
+    def _export(self, name: str) -> runtime.Func:
+        extern = self.instance.exports().get(name) if self.instance is not None else None
+        if not isinstance(extern, runtime.Func):
+            raise HostFailure(f"no exported function {name!r} (yet)")
+        return extern
+
+    def export_type(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        ft = self._export(name).type()
+        return tuple(type_name(t) for t in ft.params), tuple(type_name(t) for t in ft.results)
+
+    def call_export(self, name: str, args: list[Any]) -> list[Any]:
+        func = self._export(name)
+        ft = func.type()
+        slots = func.call_slots(self.store, [self._to_slot(t, v) for t, v in zip(ft.params, args)])
+        return [self._from_slot(t, s) for t, s in zip(ft.results, slots)]
+
+    def exception(self, error: BaseException) -> Exn | None:
+        if isinstance(error, runtime.WasmException) and error.exnref is not None:
+            return self._exn(error.exnref, 0)
+        return None
+
+    def state(self) -> State:
+        assert self.instance is not None
+        globals_, memories, tables = [], [], []
+        for name, extern in self.instance.exports().items():
+            if isinstance(extern, runtime.Global):
+                t = extern.type().type
+                globals_.append((name, self.normalize(type_name(t), self._from_slot(t, extern.slot()))))
+            elif isinstance(extern, runtime.Memory):
+                data = extern.read(self.store, 0, extern.data_len())
+                memories.append(MemoryState(name, extern.size(), hashlib.sha256(data).hexdigest()[:16]))
+            elif isinstance(extern, runtime.Table):
+                size, elem = extern.size(), extern.type().elem
+                elements = None if size > MAX_TABLE_ELEMENTS else tuple(
+                    self.normalize(type_name(elem), extern.get(self.store, i)) for i in range(size))
+                tables.append(TableState(name, size, elements))
+        return State(tuple(globals_), tuple(memories), tuple(tables))
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,35 @@
+"""Readable reports of differential tests: what a person needs to see a divergence."""
+from __future__ import annotations
+
+import json
+from itertools import zip_longest
+
+from .case import module_text
+from .differential import Differential
+
+COLUMN = 60
+
+
+def side_by_side(left: list[str], right: list[str], titles: tuple[str, str] = ("exnfuzz", "wasmtime")) -> str:
+    """Two columns of lines; a ``|`` marks rows that differ."""
+    rows = [f"{titles[0]:<{COLUMN}}   {titles[1]}", f"{'-' * COLUMN}   {'-' * COLUMN}"]
+    for x, y in zip_longest(left, right, fillvalue=""):
+        mark = " " if x == y else "|"
+        x = x if len(x) <= COLUMN else x[:COLUMN - 3] + "..."
+        rows.append(f"{x:<{COLUMN}} {mark} {y}")
+    return "\n".join(rows)
+
+
+def outcomes(result: Differential) -> str:
+    """Both outcomes side by side, then the verdict."""
+    return side_by_side(result.ours.lines(), result.theirs.lines()) + f"\n\nverdict: {result.verdict}\n"
+
+
+def full(result: Differential) -> str:
+    """Everything about one test: the module's text, the host plan, the invocations,
+    both outcomes side by side and the verdict."""
+    case = result.case
+    invocations = "\n".join(f"  {i.export}({', '.join(i.args)})" for i in case.invocations)
+    return (f";; module\n{module_text(case.module)}\n"
+            f";; host plan\n{json.dumps(case.plan.to_json(), indent=1)}\n\n"
+            f";; invocations\n{invocations}\n\n{outcomes(result)}")
