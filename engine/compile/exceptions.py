@@ -28,6 +28,7 @@ import llvmlite.ir as ir
 from ..errors import TrapCode
 from ..syntax.instructions import Catch, CatchKind
 from ..syntax.types import FuncType
+from . import faults
 from .layout import ExnObject, StoreState, UnwindKind, VMContext
 from .types import I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
 
@@ -72,6 +73,8 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
                              EXN_ALLOC)
     exn = b.call(alloc, [t.store_state, tag_record(t, tag), I64T(len(params))])
     t.trap_if(b.icmp_unsigned("==", exn, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
+    if "reversed_payload" in faults.active and len(set(params)) == 1:
+        payload = payload[::-1]
     for i, value in enumerate(payload):
         t.store_field(exn, ExnObject.FIELDS.offset + 8 * i, to_slot(b, value))
     raise_exception(t, exn)
@@ -103,11 +106,12 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
     unwind = t.load_field(t.store_state, StoreState.UNWIND.offset, I64T)
     exception_bb = t.fn.append_basic_block("exception")
     b.cbranch(b.icmp_unsigned("==", unwind, I64T(UnwindKind.EXCEPTION)), exception_bb,
-              t.unwind_bb())
+              _planted_trap_catch(t, frame))
     b.position_at_end(exception_bb)
     exn = t.load_field(t.store_state, StoreState.EXCEPTION.offset, PTR, "exn")
     tag = t.load_field(exn, ExnObject.TAG.offset, PTR, "tag")
-    for clause in frame.catches:
+    catches = frame.catches[::-1] if "reversed_clauses" in faults.active else frame.catches
+    for clause in catches:
         if clause.tag is not None:
             match_bb, next_bb = t.fn.append_basic_block("catch"), t.fn.append_basic_block("next")
             b.cbranch(b.icmp_unsigned("==", tag, tag_record(t, clause.tag)), match_bb, next_bb)
@@ -131,3 +135,21 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
     else:
         b.branch(handler_target(t))
     b.position_at_end(saved)
+
+
+def _planted_trap_catch(t: "FunctionTranslator", frame: "Frame") -> ir.Block:
+    """Where a trap goes from ``frame``'s handler: on to the unwind block -- unless the
+    ``catch_all_traps`` fault is planted and the frame has a ``catch_all`` clause."""
+    clause = next((c for c in frame.catches if c.kind is CatchKind.CATCH_ALL), None)
+    if "catch_all_traps" not in faults.active or clause is None:
+        return t.unwind_bb()
+    b = t.builder
+    saved = b.block
+    caught = t.fn.append_basic_block("trap_caught")
+    b.position_at_end(caught)
+    t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.NONE))
+    target = t.frames[-1 - clause.label]
+    t.add_incoming(target, [])
+    b.branch(target.header_bb if target.kind == "loop" else target.end_bb)
+    b.position_at_end(saved)
+    return caught
