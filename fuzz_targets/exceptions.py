@@ -1,61 +1,135 @@
-"""The main fuzz target: exception handling, exnfuzz against wasmtime.
+"""The main fuzz target: Wasm exception handling, exnfuzz against wasmtime.
 
-Today it checks the decoding and validation stage on exception-handling modules:
-each input mutates a seed built around ``try_table`` (all four catch kinds), ``throw``,
-``throw_ref``, ``exnref`` values and tail calls, and exnfuzz's verdict must match
-wasmtime's.  Running the modules on both engines and comparing their outcomes comes
-with the structured generator and the oracles (issues 5 and 6); this file stays the
-entry point users run.
+Each input drives the structured generator (:mod:`generators`): the bytes are the
+generator's decisions, so libFuzzer's coverage feedback steers which modules get
+made.  Every generated case -- a valid, terminating module with nested ``try_table``,
+``throw``/``throw_ref``, exnref flows and host crossings, its host plan and its
+invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outcomes
+(:mod:`oracles.compare`).
+
+- ``agree``: fine.  ``inconclusive`` (a stack or time limit): counted, not a crash.
+- ``diverge``: the target stops with a readable report (the module's text, the host
+  plan, both outcomes side by side, the reason) and writes the case file next to
+  libFuzzer's crash artifact (``<artifact_prefix>crash-<sha1>.case.json``, replay it
+  with ``python -m oracles run``).
+- A generated case that either engine rejects, or that cannot run as written, is a
+  generator bug and stops the target too.
 
     python fuzz_targets/exceptions.py [libFuzzer flags] [corpus dirs]
 
-With no arguments it fuzzes for 60 seconds and prints a summary.
+Run bare, it fuzzes for two minutes with ``corpus/exceptions`` as seeds (new inputs
+go to ``runs/exceptions/corpus``, crashes to ``runs/exceptions/``) and prints a
+summary.  Any libFuzzer flag works: ``-runs``, ``-max_total_time``,
+``-atheris_runs``, ``-artifact_prefix``, ``-dict``, ``-fork``; a file argument
+replays that input.
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import atheris
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 if __name__ == "__main__":
-    # Instrument the engine before anything imports it, so libFuzzer sees its branches.
-    with atheris.instrument_imports(include=["engine"]):
-        import engine.binary.decode  # noqa: F401
-        import engine.valid  # noqa: F401
+    # Instrument before anything imports these, so libFuzzer sees their branches.
+    with atheris.instrument_imports(include=["engine", "oracles", "generators"]):
+        import engine.runtime  # noqa: F401
+        import generators  # noqa: F401
+        import oracles.differential  # noqa: F401
 
-from fuzz_targets._common import SEED_WAT, mutate_module, run_fuzzer, seed_modules  # noqa: E402
-from fuzz_targets.decode import Stats, check_one  # noqa: E402
+from fuzz_targets._common import run_fuzzer  # noqa: E402
+from generators import Choices, generate_case  # noqa: E402
+from oracles import report  # noqa: E402
+from oracles.case import Case, module_text, save  # noqa: E402
+from oracles.differential import Differential, check  # noqa: E402
+from oracles.outcome import Rejected  # noqa: E402
 
-EXCEPTION_SEEDS = ("exceptions", "tail_calls", "control")
-
-
-def exception_seeds() -> list[bytes]:
-    modules = dict(zip(SEED_WAT, seed_modules()))
-    return [modules[name] for name in EXCEPTION_SEEDS]
-
-
-def module_from_input(data: bytes) -> bytes:
-    fdp = atheris.FuzzedDataProvider(data)
-    seeds = exception_seeds()
-    return mutate_module(seeds[fdp.ConsumeIntInRange(0, len(seeds) - 1)], fdp.ConsumeIntInRange)
+RUN_DIR = ROOT / "runs" / "exceptions"
+DEFAULT_ARGS = ["-max_total_time=120", f"-artifact_prefix={RUN_DIR}/", str(RUN_DIR / "corpus"),
+                str(ROOT / "corpus" / "exceptions")]
 
 
-STATS = Stats(time.monotonic())
+class Divergence(Exception):
+    """exnfuzz and wasmtime disagree on a case; the message is the full report."""
+
+
+class GeneratorBug(Exception):
+    """The generator made a case that is not valid or cannot run as written."""
+
+
+@dataclass
+class Stats:
+    started: float = field(default_factory=time.monotonic)
+    execs: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "inconclusive": 0, "diverge": 0})
+    seconds: dict[str, float] = field(default_factory=lambda: {"generate": 0.0, "exnfuzz": 0.0, "wasmtime": 0.0})
+
+    def record(self, result: Differential, generate: float) -> None:
+        self.execs += 1
+        self.verdicts[result.verdict.kind] += 1
+        self.seconds["generate"] += generate
+        self.seconds["exnfuzz"] += result.seconds[0]
+        self.seconds["wasmtime"] += result.seconds[1]
+
+    def summary(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        busy = sum(self.seconds.values()) or 1e-9
+        split = ", ".join(f"{name} {100 * s / busy:.0f}%" for name, s in self.seconds.items())
+        counts = ", ".join(f"{n} {kind}" for kind, n in self.verdicts.items())
+        return (f"exceptions: {self.execs} differential execs in {elapsed:.0f} s "
+                f"({self.execs / elapsed:.1f}/s): {counts}; time: {split}")
+
+
+STATS = Stats()
+
+
+def artifact_prefix(argv: list[str]) -> Path:
+    for arg in argv:
+        if arg.startswith("-artifact_prefix="):
+            return Path(arg.split("=", 1)[1])
+    return Path("./")
+
+
+def case_from_input(data: bytes) -> Case:
+    return generate_case(Choices.from_data(data))
+
+
+def check_input(data: bytes) -> Differential:
+    """Generate the case ``data`` describes, run it on both engines and compare."""
+    start = time.perf_counter()
+    case = case_from_input(data)
+    generated = time.perf_counter() - start
+    try:
+        result = check(case)
+    except Exception as e:   # a RunnerError, or worse: the generator's fault either way
+        raise GeneratorBug(f"the generated case cannot run: {e!r}\n\n{module_text(case.module)}") from e
+    if isinstance(result.ours.instantiate.result, Rejected) and isinstance(result.theirs.instantiate.result,
+                                                                           Rejected):
+        raise GeneratorBug(f"both engines reject a generated module: {result.ours.instantiate.result}")
+    STATS.record(result, generated)
+    return result
 
 
 def test_one_input(data: bytes) -> None:
-    STATS.execs += 1
-    STATS.valid += check_one(module_from_input(data))
+    result = check_input(data)
+    if result.verdict.kind == "diverge":
+        path = artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(result.case, path)
+        raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
 
 
 def main() -> None:
-    exception_seeds()
+    if len(sys.argv) == 1:
+        (RUN_DIR / "corpus").mkdir(parents=True, exist_ok=True)
     STATS.started = time.monotonic()
-    run_fuzzer(test_one_input, STATS.summary, default_args=["-max_total_time=60"])
+    run_fuzzer(test_one_input, STATS.summary, default_args=DEFAULT_ARGS)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """One differential test: a case run on our engine and on wasmtime, and the verdict."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from .case import Case
@@ -17,11 +18,16 @@ class Differential:
     ours: Outcome
     theirs: Outcome
     verdict: Verdict
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """Wall time of our run (decode, validate, compile, run) and of wasmtime's."""
 
 
 def check(case: Case) -> Differential:
     """Run ``case`` on both engines and compare (see :mod:`oracles.compare`).  Raises
     :class:`~oracles.runner.RunnerError` when the case cannot be run as written."""
+    start = time.perf_counter()
     ours = run(EngineRunner(case))
+    middle = time.perf_counter()
     theirs = run(WasmtimeRunner(case))
-    return Differential(case, ours, theirs, compare(ours, theirs))
+    end = time.perf_counter()
+    return Differential(case, ours, theirs, compare(ours, theirs), (middle - start, end - middle))
