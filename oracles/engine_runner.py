@@ -8,7 +8,6 @@ anything can run a collection.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import Any
 
@@ -37,12 +36,23 @@ def type_name(t: ValType) -> str:
     return str(t)
 
 
-@functools.cache
+ENGINE_REUSE = 100
+"""Cases one engine runs before a fresh one replaces it."""
+_engines: dict[tuple[int, int], tuple[runtime.Engine, int]] = {}
+
+
 def _engine(opt_level: int, max_wasm_stack: int) -> runtime.Engine:
-    """One engine per configuration: an engine compiles its collector and trampolines
-    once, and cases only differ in their stores."""
-    return runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True,
-                                         max_wasm_stack=max_wasm_stack))
+    """An engine per configuration, shared by :data:`ENGINE_REUSE` cases: an engine
+    compiles its collector once, and cases only differ in their stores.  Renewed
+    because an engine keeps the trampolines of every signature it has seen, and
+    generated cases bring new signatures without end (0.4 MB a case, unrenewed)."""
+    key = (opt_level, max_wasm_stack)
+    engine, uses = _engines.get(key, (None, ENGINE_REUSE))
+    if engine is None or uses >= ENGINE_REUSE:
+        engine, uses = runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True,
+                                                     max_wasm_stack=max_wasm_stack)), 0
+    _engines[key] = (engine, uses + 1)
+    return engine
 
 
 class EngineRunner(Session):
