@@ -45,6 +45,7 @@ LOADS = {I32: ("i32.load", "i32.load8_s", "i32.load16_u"), I64: ("i64.load", "i6
          F32: ("f32.load",), F64: ("f64.load",)}
 STORES = {I32: ("i32.store", "i32.store8"), I64: ("i64.store", "i64.store16"), F32: ("f32.store",),
           F64: ("f64.store",)}
+THROWING = ("throw", "throw_ref", "call", "call_indirect", "return_call", "return_call_indirect")
 DELIVERS = {CatchKind.CATCH: False, CatchKind.CATCH_REF: True, CatchKind.CATCH_ALL: False,
             CatchKind.CATCH_ALL_REF: True}
 
@@ -72,12 +73,32 @@ class BodyGenerator:
         self.labels: list[Label] = []
         self.budget = budget
         self.depth = 0
+        self.tries = 0          # try_tables open around the code being written
+        self.handlers = 0       # handler code being written inside
+        self.loops = 0
+        self.features = ctx.features
 
     # -- output -----------------------------------------------------------------
 
     def emit(self, op: str, *imm: object) -> None:
         self.code.append(Instr(op, tuple(imm)))
         self.budget -= 1
+        self.count(op, imm)
+
+    def count(self, op: str, imm: tuple) -> None:
+        """Record what was written, for the coverage report (``generators.coverage``)."""
+        features = self.features
+        features[op] += 1
+        if op in THROWING:
+            for inside, count in (("a handler", self.handlers), ("a loop", self.loops), ("a try_table", self.tries)):
+                if count:
+                    features[f"{op} inside {inside}"] += 1
+        if op in ("local.get", "local.set", "local.tee") and self.locals[imm[0]] == EXNREF:
+            features["exnref through a local"] += 1
+        elif op in ("global.get", "global.set") and self.ctx.globals[imm[0]].type == EXNREF:
+            features["exnref through a global"] += 1
+        elif op in ("table.get", "table.set") and imm[0] == self.ctx.exn_table:
+            features["exnref through a table"] += 1
 
     def body(self) -> tuple[list[ValType], list[Instr]]:
         """The function's extra locals and its instructions."""
@@ -200,9 +221,11 @@ class BodyGenerator:
     def stmt_loop(self) -> None:
         self.open("loop", (), ())
         self.fuel_tick()
+        self.loops += 1
         self.statements()
         self.value(I32)
         self.emit("br_if", 0)
+        self.loops -= 1
         self.close()
 
     def stmt_block(self) -> None:
@@ -213,6 +236,7 @@ class BodyGenerator:
     def stmt_block_param(self) -> None:
         """An exnref flowing in as a block parameter, then stored or rethrown."""
         self.value(EXNREF)
+        self.features["exnref through a block parameter"] += 1
         self.open("block", (EXNREF,), ())
         if self.ch.chance(40):
             self.emit("throw_ref")
@@ -294,21 +318,30 @@ class BodyGenerator:
         for kind, tag in clauses:
             delivered = (ctx.tags[tag] if tag is not None else ()) + ((EXNREF,) if DELIVERS[kind] else ())
             outer = [i for i, label in enumerate(self.labels) if label.types == delivered]
+            self.features[f"clause {kind.text}"] += 1
             if outer and ch.chance(20):
+                self.features["clause to an enclosing label"] += 1
                 targets.append(self.ch.choice(outer))
             else:
                 self.open("block", (), delivered)
                 handlers.append((kind, delivered))
                 targets.append(len(self.labels) - 1)
         catches = tuple(Catch(kind, tag, self.label_index(target)) for (kind, tag), target in zip(clauses, targets))
+        self.features[f"try_table with {len(clauses)} clauses"] += 1
         self.open("try_table", (), results, (catches,))
+        self.tries += 1
+        if self.tries >= 4:
+            self.features["try_table nested 4+ deep"] += 1
         if not self.statements():
             self.values(results)
+        self.tries -= 1
         self.close()
         self.emit("br", self.label_index(exit_label))
         for kind, delivered in reversed(handlers):
             self.close()
+            self.handlers += 1
             self.handler(kind, delivered, results)
+            self.handlers -= 1
             if self.labels[-1] is not self.labels[exit_label]:
                 self.emit("br", self.label_index(exit_label))
         self.close()
@@ -468,6 +501,8 @@ class BodyGenerator:
         if self.ch.chance(85):
             self.emit("i32.const", 0xFFF0)
             self.emit("i32.and")
+        else:
+            self.features["unmasked address"] += 1
 
 
 __all__ = ["BodyGenerator", "NUM"]
