@@ -73,8 +73,8 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
                              EXN_ALLOC)
     exn = b.call(alloc, [t.store_state, tag_record(t, tag), I64T(len(params))])
     t.trap_if(b.icmp_unsigned("==", exn, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
-    if "reversed_payload" in faults.active and len(set(params)) == 1:
-        payload = payload[::-1]
+    if "reversed_payload" in faults.active and len(params) >= 2 and params[0] == params[1]:
+        payload = [payload[1], payload[0], *payload[2:]]
     for i, value in enumerate(payload):
         t.store_field(exn, ExnObject.FIELDS.offset + 8 * i, to_slot(b, value))
     raise_exception(t, exn)

@@ -6,7 +6,8 @@ module is compiled, so a module compiled inside the ``with`` block keeps its fau
 
 - ``reversed_clauses``: a ``try_table`` tries its catch clauses last to first;
 - ``catch_all_traps``: a ``catch_all`` clause also catches traps;
-- ``reversed_payload``: ``throw`` stores a payload of one repeated type back to front.
+- ``reversed_payload``: ``throw`` stores the first two payload values swapped when they
+  have the same type.
 """
 from __future__ import annotations
 
