@@ -15,7 +15,7 @@ handlers that branch back to a loop all end the same way on every engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from engine.syntax.instructions import OPS, Catch, CatchKind, Imm, Instr, MemArg
 from engine.syntax.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, HeapType, ValType
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .module import ModuleContext
 
 NUM = (I32, I64, F32, F64)
-MAX_DEPTH = 7
+MAX_DEPTH = 8
 """How deeply blocks, try_tables and values nest."""
 
 CONSTS = {
@@ -54,6 +54,7 @@ DELIVERS = {CatchKind.CATCH: False, CatchKind.CATCH_REF: True, CatchKind.CATCH_A
 class Label:
     """An enclosing label: the types a branch to it carries."""
     types: tuple[ValType, ...]
+    nests: bool = True
 
 
 class Terminated(Exception):
@@ -63,9 +64,10 @@ class Terminated(Exception):
 class BodyGenerator:
     """Writes the body of one function of ``ctx`` with type index ``type_idx``."""
 
-    def __init__(self, ctx: "ModuleContext", choices: Choices, params: tuple[ValType, ...],
+    def __init__(self, ctx: "ModuleContext", choices: Choices, index: int, params: tuple[ValType, ...],
                  results: tuple[ValType, ...], budget: int) -> None:
         self.ctx, self.ch = ctx, choices
+        self.index = index
         self.locals: list[ValType] = list(params)
         self.nparams = len(params)
         self.results = results
@@ -124,16 +126,17 @@ class BodyGenerator:
         return len(self.labels) - 1 - label
 
     def open(self, op: str, params: tuple[ValType, ...], results: tuple[ValType, ...],
-             extra: tuple = ()) -> None:
+             extra: tuple = (), nests: bool = True) -> None:
+        """Open a block; ``nests=False`` for the blocks around a ``try_table``, which
+        count as part of it toward :data:`MAX_DEPTH`."""
         blocktype = self.ctx.blocktype(params, results)
         self.emit(op, blocktype, *extra) if op == "try_table" else self.emit(op, blocktype)
-        self.labels.append(Label(params if op == "loop" else results))
-        self.depth += 1
+        self.labels.append(Label(params if op == "loop" else results, nests))
+        self.depth += nests
 
     def close(self) -> None:
         self.emit("end")
-        self.labels.pop()
-        self.depth -= 1
+        self.depth -= self.labels.pop().nests
 
     @property
     def shallow(self) -> bool:
@@ -169,14 +172,14 @@ class BodyGenerator:
         self.emit("local.set", index)
 
     def stmt_call(self) -> None:
-        func = self.ch.int(0, len(self.ctx.funcs) - 1)
+        func = self.callee(range(len(self.ctx.funcs)))
         ft = self.ctx.funcs[func]
         self.values(ft.params)
         self.emit("call", func)
         self.drop_all(ft.results)
 
     def stmt_call_indirect(self) -> None:
-        func = self.ch.int(0, len(self.ctx.funcs) - 1)
+        func = self.callee(range(len(self.ctx.funcs)))
         ft = self.ctx.funcs[func]
         self.values(ft.params)
         slot = self.ch.int(0, len(self.ctx.funcs))       # one past the end is a null entry
@@ -190,7 +193,7 @@ class BodyGenerator:
         matching = [i for i, ft in enumerate(self.ctx.funcs) if ft.results == self.results]
         if not matching:
             return self.stmt_return()
-        func = self.ch.choice(matching)
+        func = self.callee(matching)
         ft = self.ctx.funcs[func]
         self.values(ft.params)
         if self.ch.chance(30):
@@ -199,6 +202,12 @@ class BodyGenerator:
         else:
             self.emit("return_call", func)
         raise Terminated
+
+    def callee(self, candidates: Sequence[int]) -> int:
+        """A function to call: mostly one defined later (or a host function), so call
+        chains mostly end; sometimes any, for recursion -- the fuel bounds it."""
+        later = [i for i in candidates if i > self.index or i < self.ctx.imported_funcs]
+        return self.ch.choice(later if later and self.ch.chance(85) else candidates)
 
     def stmt_return(self) -> None:
         self.values(self.results)
@@ -219,11 +228,21 @@ class BodyGenerator:
         self.close()
 
     def stmt_loop(self) -> None:
+        """A loop counting a local down from 1-4, or (sometimes) one that runs until
+        an arbitrary condition fails -- or the fuel runs out."""
+        counter = self.new_local(I32)
+        self.emit("i32.const", self.ch.int(1, 4))
+        self.emit("local.set", counter)
         self.open("loop", (), ())
         self.fuel_tick()
         self.loops += 1
         self.statements()
-        self.value(I32)
+        if self.ch.chance(20):
+            self.value(I32)
+        else:
+            for op, imm in (("local.get", (counter,)), ("i32.const", (1,)), ("i32.sub", ()),
+                            ("local.tee", (counter,))):
+                self.emit(op, *imm)
         self.emit("br_if", 0)
         self.loops -= 1
         self.close()
@@ -311,7 +330,7 @@ class BodyGenerator:
             kind = ch.choice(list(CatchKind))
             tag = ch.int(0, len(ctx.tags) - 1) if kind in (CatchKind.CATCH, CatchKind.CATCH_REF) else None
             clauses.append((kind, tag))
-        self.open("block", (), results)           # the exit: every path ends here with ``results``
+        self.open("block", (), results, nests=False)   # the exit: every path ends here with ``results``
         exit_label = len(self.labels) - 1
         handlers: list[tuple[CatchKind, tuple[ValType, ...]]] = []
         targets: list[int] = []
@@ -323,7 +342,7 @@ class BodyGenerator:
                 self.features["clause to an enclosing label"] += 1
                 targets.append(self.ch.choice(outer))
             else:
-                self.open("block", (), delivered)
+                self.open("block", (), delivered, nests=False)
                 handlers.append((kind, delivered))
                 targets.append(len(self.labels) - 1)
         catches = tuple(Catch(kind, tag, self.label_index(target)) for (kind, tag), target in zip(clauses, targets))
@@ -333,7 +352,10 @@ class BodyGenerator:
         if self.tries >= 4:
             self.features["try_table nested 4+ deep"] += 1
         if not self.statements():
-            self.values(results)
+            if self.ch.chance(50):
+                self.throw_into(clauses)
+            else:
+                self.values(results)
         self.tries -= 1
         self.close()
         self.emit("br", self.label_index(exit_label))
@@ -345,6 +367,13 @@ class BodyGenerator:
             if self.labels[-1] is not self.labels[exit_label]:
                 self.emit("br", self.label_index(exit_label))
         self.close()
+
+    def throw_into(self, clauses: list[tuple[CatchKind, int | None]]) -> None:
+        """End a try_table body with a throw -- mostly of a tag one of its clauses names."""
+        tags = [tag for _, tag in clauses if tag is not None]
+        tag = self.ch.choice(tags) if tags and self.ch.chance(70) else self.ch.int(0, len(self.ctx.tags) - 1)
+        self.values(self.ctx.tags[tag])
+        self.emit("throw", tag)
 
     def handler(self, kind: CatchKind, delivered: tuple[ValType, ...], results: tuple[ValType, ...]) -> None:
         """Code that runs with a clause's ``delivered`` values on the stack and ends
@@ -471,7 +500,7 @@ class BodyGenerator:
             funcs = [i for i, ft in enumerate(self.ctx.funcs) if ft.results and ft.results[0] == t]
             if not funcs:
                 return self.leaf(t)
-            func = self.ch.choice(funcs)
+            func = self.callee(funcs)
             ft = self.ctx.funcs[func]
             self.values(ft.params)
             self.emit("call", func)

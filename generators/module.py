@@ -46,6 +46,7 @@ class ModuleContext:
         self.catch_counters: dict[CatchKind, int] = {}
         self.features: Counter[str] = Counter()
         """What the generator wrote, by construct (see ``generators.coverage``)."""
+        self.imported_funcs = 0
         self.func_table = 0
         self.exn_table = 1
         self.exn_table_size = EXN_TABLE_SIZE
@@ -111,9 +112,10 @@ class CaseGenerator:
         ctx.funcs = [FuncType(_types_of(f.params), _types_of(f.results)) for f in self.host_funcs] + self.defined
         self.globals()
         self.tables_and_memory()
-        nimported = len(self.host_funcs)
-        for ft in self.defined:
-            generator = BodyGenerator(ctx, ch, ft.params, ft.results, self.budget // len(self.defined) + 10)
+        nimported = ctx.imported_funcs = len(self.host_funcs)
+        for i, ft in enumerate(self.defined):
+            generator = BodyGenerator(ctx, ch, nimported + i, ft.params, ft.results,
+                                      self.budget // len(self.defined) + 10)
             locals_, body = generator.body()
             self.module.funcs.append(Func(ctx.type_index(ft.params, ft.results), locals_, body))
         self.count_signatures(defined_tags)
