@@ -45,6 +45,9 @@ LOADS = {I32: ("i32.load", "i32.load8_s", "i32.load16_u"), I64: ("i64.load", "i6
          F32: ("f32.load",), F64: ("f64.load",)}
 STORES = {I32: ("i32.store", "i32.store8"), I64: ("i64.store", "i64.store16"), F32: ("f32.store",),
           F64: ("f64.store",)}
+BITWISE_FLOAT_OPS = ("abs", "neg", "copysign", "reinterpret_i32", "reinterpret_i64",
+                     "convert_i32_s", "convert_i32_u", "convert_i64_s", "convert_i64_u")
+"""Float operations whose result bits are fully determined: no NaN canonicalization."""
 THROWING = ("throw", "throw_ref", "call", "call_indirect", "return_call", "return_call_indirect")
 DELIVERS = {CatchKind.CATCH: False, CatchKind.CATCH_REF: True, CatchKind.CATCH_ALL: False,
             CatchKind.CATCH_ALL_REF: True}
@@ -461,6 +464,8 @@ class BodyGenerator:
             op = ch.choice(_OPS_INTO[t])
             self.values(OPS[op].sig[0])  # type: ignore[index]
             self.emit(op)
+            if t in (F32, F64) and op.split(".")[1] not in BITWISE_FLOAT_OPS:
+                self.canonicalize_nan(t)
         elif kind == "load":
             self.address()
             op = ch.choice(LOADS[t])
@@ -476,6 +481,18 @@ class BodyGenerator:
             self.emit("select")
         else:
             self.structured(t, kind)
+
+    def canonicalize_nan(self, t: ValType) -> None:
+        """Replace a NaN on the stack by the canonical one.  The spec lets a float
+        operation return a NaN of either sign and, from a NaN operand, any payload;
+        once stored to memory or reinterpreted those bits would differ between correct
+        engines (the campaign found exactly that: ``0.0 / 0.0`` stored with ``f64.store``
+        is +NaN on one engine, -NaN on the other).  As wasm-smith's ``canonicalize_nans``."""
+        tmp = self.new_local(t)
+        nan = 0x7FC0_0000 if t == F32 else 0x7FF8_0000_0000_0000
+        for op, imm in (("local.tee", (tmp,)), (f"{t.value}.const", (nan,)), ("local.get", (tmp,)),
+                        ("local.get", (tmp,)), (f"{t.value}.eq", ()), ("select", ())):
+            self.code.append(Instr(op, imm))
 
     def ref_value(self, t: ValType) -> None:
         kind = self.ch.weighted([(3, "leaf"), (2, "call"), (1, "block"), (1, "if"),

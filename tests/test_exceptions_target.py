@@ -39,3 +39,13 @@ def test_a_divergence_is_reported_with_its_case_file(tmp_path: Path, monkeypatch
     saved = list(tmp_path.glob("crash-*.case.json"))
     assert len(saved) == 1 and saved[0].with_suffix(".wat").exists()
     assert load(saved[0]).module
+
+
+def test_campaign_findings_now_agree() -> None:
+    """Inputs that once diverged (``corpus/exceptions/regression-*``): the campaign's
+    stored NaN, now canonicalized by the generator."""
+    found = sorted((Path(target.ROOT) / "corpus" / "exceptions").glob("regression-*"))
+    assert found
+    for path in found:
+        result = target.check_input(path.read_bytes())
+        assert result.verdict.kind == "agree", (path.name, result.verdict)
