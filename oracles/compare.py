@@ -22,7 +22,10 @@ they part:
    elements -- must be equal.
 
 Equality is the outcome model's (see :mod:`oracles.outcome`): every NaN equals every
-NaN, references compare by kind and null-ness, exnrefs by tag and payload.  Fuel is a
+NaN, references compare by kind and null-ness, exnrefs by tag and payload.  NaN bits
+that reach memory are bytes like any other: a case that stores an arithmetic NaN can
+diverge between two correct engines (``corpus/cases/nan_bits_in_memory.json``), so
+cases canonicalize NaNs after float operations, as the generator does.  Fuel is a
 counter inside the generated module (it traps with ``unreachable``), so running out
 of it is an ordinary, deterministic trap and is compared exactly.
 """
