@@ -44,7 +44,7 @@ def tag_payload(t: "FunctionTranslator", tag: int) -> FuncType:
 
 
 def tag_record(t: "FunctionTranslator", tag: int) -> ir.Value:
-    return t.slot(t.load_field(t.vmctx, VMContext.TAGS.offset, PTR), tag)
+    return t.instance_slot(VMContext.TAGS, tag)
 
 
 def handler_target(t: "FunctionTranslator") -> ir.Block:

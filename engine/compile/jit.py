@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Collection
 
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
@@ -93,12 +94,18 @@ def _calls_intrinsic(call: ir.CallInstr) -> bool:
     return isinstance(callee, ir.Function) and callee.name.startswith("llvm.")
 
 
-def optimize(module: ir.Module, target: Target, opt_level: int) -> llvm.ModuleRef:
-    """Parse, verify and optimise at ``opt_level`` (0: none); above 0 this first
-    marks ``module``'s small functions for inlining (:func:`mark_inlinable`)."""
+def optimize(module: ir.Module, target: Target, opt_level: int, *, extra: str = "",
+             cold: Collection[str] = ()) -> llvm.ModuleRef:
+    """Parse ``module`` together with ``extra`` (the text of further definitions), verify
+    and optimise at ``opt_level`` (0: none); above 0 this first marks ``module``'s
+    small functions for inlining (:func:`mark_inlinable`).
+
+    The functions named in ``cold`` run rarely (once per instance, or once per call
+    from Python) and are left as they are: LLVM's pipeline costs some tenths of a
+    millisecond per function however small, more than such a function saves."""
     if opt_level > 0:
         mark_inlinable(module)
-    ref = llvm.parse_assembly(str(module))
+    ref = llvm.parse_assembly(str(module) + extra)
     ref.verify()
     if opt_level > 0:
         pto = llvm.PipelineTuningOptions(speed_level=opt_level)
@@ -107,7 +114,7 @@ def optimize(module: ir.Module, target: Target, opt_level: int) -> llvm.ModuleRe
             builder = llvm.create_pass_builder(target.machine, pto)
             _always_inliner().run(ref, builder)
             for fn in ref.functions:
-                if not fn.is_declaration:
+                if not fn.is_declaration and fn.name not in cold:
                     fpm.run(fn, builder)
             builder.close()
         ref = _drop_redundant_quieting(ref)
@@ -155,10 +162,19 @@ def _rewrite_quieting(body: str) -> str:
     return _QUIETING.sub(rewrite, body)
 
 
-def load(module: llvm.ModuleRef, target: Target, symbols: list[str]) -> CompiledCode:
-    """Load an optimised module into this process (the target must be the host)."""
+def codegen_level(opt_level: int) -> int:
+    """The machine-code optimisation level for ``opt_level``: up to 1, LLVM's fast
+    instruction selection and register allocation (a third of the time of the others,
+    which also cost some tenths of a millisecond per function however small); from 2,
+    the same level as the IR's."""
+    return opt_level if opt_level >= 2 else 0
+
+
+def load(module: llvm.ModuleRef, target: Target, symbols: list[str], opt_level: int = 2) -> CompiledCode:
+    """Load an optimised module into this process (the target must be the host),
+    generating machine code for ``opt_level`` (see :func:`codegen_level`)."""
     with _lock:
-        engine = llvm.create_mcjit_compiler(module, target.new_machine())
+        engine = llvm.create_mcjit_compiler(module, target.new_machine(codegen_level(opt_level)))
         engine.finalize_object()
         return CompiledCode(engine, symbols)
 

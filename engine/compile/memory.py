@@ -38,7 +38,7 @@ _STORES = {
 
 
 def memory_record(t: "FunctionTranslator") -> ir.Value:
-    return t.load_field(t.vmctx, VMContext.MEMORY.offset, PTR, "memory")
+    return t.instance_array(VMContext.MEMORY)
 
 
 def checked_address(t: "FunctionTranslator", addr: ir.Value, offset: int, width: ir.Value | int,
@@ -95,7 +95,7 @@ def _memmove(t: "FunctionTranslator", dst: ir.Value, src: ir.Value, nbytes: ir.V
 
 
 def _segment(t: "FunctionTranslator", field: VMContext, index: int) -> ir.Value:
-    segments = t.load_field(t.vmctx, field.offset, PTR)
+    segments = t.instance_array(field)
     return t.builder.gep(segments, [I64T(index * len(Segment))], source_etype=I64T)
 
 

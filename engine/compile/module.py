@@ -153,7 +153,10 @@ class _Initializer(FunctionTranslator):
     """Emits ``instantiate``; reuses the translator for constant expressions, traps and
     the call of the start function."""
 
+    initialised = False
+
     def __init__(self, mc: ModuleCompiler, fn: ir.Function) -> None:
+        self.known: dict[object, ir.Value] = {}
         super().__init__(mc, fn, FuncType((), ()))
 
     def consume_fuel(self) -> None:
@@ -163,10 +166,27 @@ class _Initializer(FunctionTranslator):
         n = I64T(count) if isinstance(count, int) else count
         return self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
 
-    def array(self, field: VMContext) -> ir.Value:
-        return self.load_field(self.vmctx, field.offset, PTR)
+    # What ``instantiate`` itself stores in the instance context it uses as it is,
+    # without loading it back.  The stores happen in straight-line code (traps only
+    # leave it), so each value dominates every later use.
 
-    def set_slot(self, array: ir.Value, index: int, value: ir.Value) -> None:
+    def instance_array(self, field: VMContext) -> ir.Value:
+        known = self.known.get(field)
+        return super().instance_array(field) if known is None else known
+
+    def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> ir.Value:
+        known = self.known.get((field, index))
+        return super().instance_slot(field, index, typ) if known is None else known
+
+    def set_field(self, field: VMContext, value: ir.Value) -> None:
+        self.store_field(self.vmctx, field.offset, value)
+        self.known[field] = value
+
+    def set_slot(self, field: VMContext, index: int, value: ir.Value) -> None:
+        self.store_slot(self.instance_array(field), index, value)
+        self.known[(field, index)] = value
+
+    def store_slot(self, array: ir.Value, index: int, value: ir.Value) -> None:
         self.builder.store(value, self.builder.gep(array, [I64T(index)], source_etype=I64T))
 
     def const_expr(self, expr: list) -> ir.Value:
@@ -179,19 +199,18 @@ class _Initializer(FunctionTranslator):
         imported = {k: len(m.imported(k)) for k in ExternKind}
         if m.globals:
             cells = self.calloc(len(m.globals), 8)
-            globals_ = self.array(VMContext.GLOBALS)
             for i in range(len(m.globals)):
-                self.set_slot(globals_, imported[ExternKind.GLOBAL] + i,
+                self.set_slot(VMContext.GLOBALS, imported[ExternKind.GLOBAL] + i,
                               b.gep(cells, [I64T(i)], source_etype=I64T))
         if m.funcs:
             records = self.calloc(len(m.funcs), FuncRecord.size())
-            funcs, type_ids = self.array(VMContext.FUNCS), self.array(VMContext.TYPE_IDS)
             for i, f in enumerate(m.funcs):
                 record = b.gep(records, [I64T(i * len(FuncRecord))], source_etype=I64T)
                 self.store_field(record, FuncRecord.CODE.offset, mc.functions[mc.n_imported_funcs + i])
                 self.store_field(record, FuncRecord.VMCTX.offset, self.vmctx)
-                self.store_field(record, FuncRecord.TYPE_ID.offset, self.slot(type_ids, f.type_idx, I64T))
-                self.set_slot(funcs, mc.n_imported_funcs + i, record)
+                self.store_field(record, FuncRecord.TYPE_ID.offset,
+                                 self.instance_slot(VMContext.TYPE_IDS, f.type_idx, I64T))
+                self.set_slot(VMContext.FUNCS, mc.n_imported_funcs + i, record)
         for mem in m.mems:
             lim = mem.type.limits
             record = self.calloc(1, MemoryRecord.size())
@@ -199,8 +218,7 @@ class _Initializer(FunctionTranslator):
             self.store_field(record, MemoryRecord.SIZE.offset, I64T(lim.min * PAGE_SIZE))
             self.store_field(record, MemoryRecord.MAX_PAGES.offset,
                              I64T(MAX_PAGES if lim.max is None else lim.max))
-            self.store_field(self.vmctx, VMContext.MEMORY.offset, record)
-        tables = self.array(VMContext.TABLES)
+            self.set_field(VMContext.MEMORY, record)
         for i, table in enumerate(m.tables):
             lim = table.type.limits
             record = self.calloc(1, TableRecord.size())
@@ -208,12 +226,12 @@ class _Initializer(FunctionTranslator):
             self.store_field(record, TableRecord.SIZE.offset, I64T(lim.min))
             self.store_field(record, TableRecord.MAX.offset,
                              I64T(_NO_TABLE_MAX if lim.max is None else lim.max))
-            self.set_slot(tables, imported[ExternKind.TABLE] + i, record)
+            self.set_slot(VMContext.TABLES, imported[ExternKind.TABLE] + i, record)
         self.init_tags(imported[ExternKind.TAG])
         self.add_roots(imported)
         for i, g in enumerate(m.globals):
             value = self.const_expr(g.init)
-            b.store(value, self.slot(self.array(VMContext.GLOBALS), imported[ExternKind.GLOBAL] + i))
+            b.store(value, self.global_cell(imported[ExternKind.GLOBAL] + i))
         self.init_elems()
         self.init_datas()
         if m.start is not None:
@@ -226,12 +244,11 @@ class _Initializer(FunctionTranslator):
         m = self.mc.module
         if not m.tags:
             return
-        tags, type_ids = self.array(VMContext.TAGS), self.array(VMContext.TYPE_IDS)
         for i, tag in enumerate(m.tags):
             record = self.calloc(1, TagRecord.size())
             self.store_field(record, TagRecord.TYPE_ID.offset,
-                             self.slot(type_ids, tag.type.type_idx, I64T))
-            self.set_slot(tags, n_imported + i, record)
+                             self.instance_slot(VMContext.TYPE_IDS, tag.type.type_idx, I64T))
+            self.set_slot(VMContext.TAGS, n_imported + i, record)
 
     def add_roots(self, imported: dict[ExternKind, int]) -> None:
         """Register the defined globals and tables that can hold an exnref with the
@@ -246,19 +263,19 @@ class _Initializer(FunctionTranslator):
         add = callable_pointer(b, self.load_field(self.store_state, StoreState.ROOT_ADD.offset, PTR),
                                ROOT_ADD)
         for kind, array, index in roots:
-            b.call(add, [self.store_state, I64T(kind), self.slot(self.array(array), index)])
+            b.call(add, [self.store_state, I64T(kind), self.instance_slot(array, index)])
 
     def init_elems(self) -> None:
         m, b = self.mc.module, self.builder
         if not m.elems:
             return
         segments = self.calloc(len(m.elems), Segment.size())
-        self.store_field(self.vmctx, VMContext.ELEM_SEGMENTS.offset, segments)
+        self.set_field(VMContext.ELEM_SEGMENTS, segments)
         for i, e in enumerate(m.elems):
             seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
             items = self.calloc(len(e.init) + 1, 8)
             for j, expr in enumerate(e.init):
-                self.set_slot(items, j, self.const_expr(expr))
+                self.store_slot(items, j, self.const_expr(expr))
             self.store_field(seg, Segment.DATA.offset, items)
             self.store_field(seg, Segment.LENGTH.offset, I64T(len(e.init)))
             if e.mode is SegmentMode.ACTIVE:
@@ -272,7 +289,7 @@ class _Initializer(FunctionTranslator):
         if not m.datas:
             return
         segments = self.calloc(len(m.datas), Segment.size())
-        self.store_field(self.vmctx, VMContext.DATA_SEGMENTS.offset, segments)
+        self.set_field(VMContext.DATA_SEGMENTS, segments)
         for i, d in enumerate(m.datas):
             seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
             blob = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(d.init)), f"data_{i}")

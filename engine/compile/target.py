@@ -25,12 +25,13 @@ class Target:
         """The target's machine, for optimisation and object code."""
         return self.new_machine()
 
-    def new_machine(self) -> llvm.TargetMachine:
-        """A machine of its own (an execution engine takes ownership of one)."""
+    def new_machine(self, opt_level: int = 3) -> llvm.TargetMachine:
+        """A machine of its own (an execution engine takes ownership of one) generating
+        code at ``opt_level``."""
         _init_llvm()
         # PIC and the default code model keep the code position-independent for MCJIT.
         return llvm.Target.from_triple(self.triple).create_target_machine(
-            cpu=self.cpu, features=self.features, opt=3, reloc="pic", codemodel="default")
+            cpu=self.cpu, features=self.features, opt=opt_level, reloc="pic", codemodel="default")
 
     @cached_property
     def data_layout(self) -> str:

@@ -1,5 +1,10 @@
 """Trampolines between the C calling convention and the wasm one, per signature.
 
+A module's compiled code carries the trampolines its own use needs (see
+:class:`~engine.runtime.module.Module`); one signature's pair can also be compiled on
+its own (:func:`trampoline_module`).  Either serves every function of that signature,
+wherever it is defined.
+
 * ``entry_<sig>(code, vmctx, buf) -> i32`` (C): how Python calls a wasm function --
   arguments are read from ``buf`` (one 8-byte slot each), the results written back to
   it, and the unwind status returned.
@@ -9,18 +14,29 @@
   :class:`~engine.compile.layout.HostContext`) -- the only
   way compiled code reaches Python.  The callback returns a status like any wasm
   function, so a Python exception never crosses native frames.
+
+Both are written as LLVM IR text straight away: they are a few fixed lines per value,
+and building them with ``llvmlite.ir`` took longer than compiling them.  Slots move as
+whole ``i64`` values, converted as values: a narrower load or store would touch the low
+half of a slot only on little-endian targets and leave the other half stale.
 """
 from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from ..syntax.types import FuncType
+from ..syntax.module import Module
+from ..syntax.types import ExternKind, FuncType, ValType
 from .layout import HostContext, StoreState, VMContext
-from .types import (I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr, from_slot,
-                    llvm_type, result_type, to_slot, wasm_function_type)
+from .types import I32T, PTR, declare, llvm_type, result_type
+
+NO_PARAMS = FuncType((), ())
+"""The signature of ``instantiate``, which Python calls like any wasm function."""
 
 HOST_CALLBACK = ir.FunctionType(I32T, [PTR, PTR])
 """``i32 callback(hostctx, buf)``: the C signature of a host function's callback."""
+
+FRAMEADDRESS = "llvm.frameaddress.p0"
+"""The intrinsic entry trampolines call: a module carrying them must declare it."""
 
 
 def signature_key(ft: FuncType) -> str:
@@ -31,68 +47,157 @@ def signature_key(ft: FuncType) -> str:
     return f"{params}_{results}"
 
 
-def _slot(b: ir.IRBuilder, buf: ir.Value, i: int) -> ir.Value:
-    return b.gep(buf, [I64T(i)], source_etype=I64T)
+def entry_symbol(ft: FuncType) -> str:
+    return f"entry_{signature_key(ft)}"
 
 
-def emit_entry(module: ir.Module, ft: FuncType) -> ir.Function:
-    fn = ir.Function(module, ir.FunctionType(I32T, [PTR, PTR, PTR]), f"entry_{signature_key(ft)}")
-    code, vmctx, buf = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    # Whole slots, converted as values: a narrower load or store would touch the low
-    # half of a slot only on little-endian targets and leave the other half stale.
-    args = [from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t))
-            for i, t in enumerate(ft.params)]
+def host_symbol(ft: FuncType) -> str:
+    return f"host_{signature_key(ft)}"
+
+
+def _field(base: str, offset: int, name: str) -> tuple[list[str], str]:
+    """Lines computing the address of the field at byte ``offset`` of ``base``, and
+    that address."""
+    if not offset:
+        return [], base
+    return [f"%{name} = getelementptr i8, ptr {base}, i64 {offset}"], f"%{name}"
+
+
+def _from_slot(slot: str, t: ValType, name: str) -> tuple[list[str], str]:
+    """Lines converting the ``i64`` ``slot`` to wasm type ``t`` (named ``name`` if that
+    takes an instruction), and the converted value."""
+    typ = str(llvm_type(t))
+    if typ == "ptr":
+        return [f"%{name} = inttoptr i64 {slot} to ptr"], f"%{name}"
+    if typ == "float":
+        return [f"%{name}.bits = trunc i64 {slot} to i32",
+                f"%{name} = bitcast i32 %{name}.bits to float"], f"%{name}"
+    if typ == "double":
+        return [f"%{name} = bitcast i64 {slot} to double"], f"%{name}"
+    if typ == "i32":
+        return [f"%{name} = trunc i64 {slot} to i32"], f"%{name}"
+    return [], slot
+
+
+def _to_slot(value: str, t: ValType, name: str) -> tuple[list[str], str]:
+    """Lines converting ``value`` of wasm type ``t`` to an ``i64`` (named ``name`` if that
+    takes an instruction), and the slot value."""
+    typ = str(llvm_type(t))
+    if typ == "ptr":
+        return [f"%{name} = ptrtoint ptr {value} to i64"], f"%{name}"
+    if typ == "float":
+        return [f"%{name}.bits = bitcast float {value} to i32",
+                f"%{name} = zext i32 %{name}.bits to i64"], f"%{name}"
+    if typ == "double":
+        return [f"%{name} = bitcast double {value} to i64"], f"%{name}"
+    if typ == "i32":
+        return [f"%{name} = zext i32 {value} to i64"], f"%{name}"
+    return [], value
+
+
+def _function(header: str, blocks: dict[str, list[str]]) -> str:
+    body = "".join(f"{label}:\n" + "".join(f"  {line}\n" for line in lines)
+                   for label, lines in blocks.items())
+    return f"{header} {{\n{body}}}\n"
+
+
+def entry_text(ft: FuncType) -> str:
+    """The definition of ``ft``'s entry trampoline."""
+    entry: list[str] = []
+    args = ""
+    for i, t in enumerate(ft.params):
+        convert, arg = _from_slot(f"%arg{i}.slot", t, f"arg{i}")
+        entry += [f"%arg{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
+                  f"%arg{i}.slot = load i64, ptr %arg{i}.ptr", *convert]
+        args += f", {llvm_type(t)} {arg}"
     # The outermost entry into wasm sets the stack limit from its own frame address, so
     # the budget holds however deep the Python stack already is; nested entries (host
-    # code calling back into wasm) keep the outer limit.
-    store = b.load(field_ptr(b, vmctx, VMContext.STORE.offset), typ=PTR)
-    limit_ptr = field_ptr(b, store, StoreState.STACK_LIMIT.offset)
-    outermost = b.icmp_unsigned("==", b.load(limit_ptr, typ=I64T), I64T(0))
-    with b.if_then(outermost):
-        frameaddress = declare(module, "llvm.frameaddress.p0", ir.FunctionType(PTR, [I32T]))
-        frame = b.call(frameaddress, [I32T(0)])
-        budget = b.load(field_ptr(b, store, StoreState.MAX_STACK.offset), typ=I64T)
-        b.store(b.sub(b.ptrtoint(frame, I64T), budget), limit_ptr)
-        # The top of the stack the exception collector scans for exnrefs.
-        b.store(b.ptrtoint(frame, I64T), field_ptr(b, store, StoreState.ENTRY_FRAME.offset))
-    result = b.call(callable_pointer(b, code, wasm_function_type(ft)), [vmctx] + args, cconv=WASM_CC)
-    with b.if_then(outermost):
-        b.store(I64T(0), limit_ptr)
-        b.store(I64T(0), field_ptr(b, store, StoreState.ENTRY_FRAME.offset))
-    for i in range(len(ft.results)):
-        b.store(to_slot(b, b.extract_value(result, i + 1)), _slot(b, buf, i))
-    b.ret(b.extract_value(result, 0))
-    return fn
-
-
-def emit_host_stub(module: ir.Module, ft: FuncType) -> ir.Function:
-    fn = ir.Function(module, wasm_function_type(ft), f"host_{signature_key(ft)}")
-    fn.calling_convention = WASM_CC
-    hostctx, *params = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    buf = b.alloca(I64T, size=max(len(ft.params), len(ft.results), 1))
-    for i, p in enumerate(params):
-        b.store(to_slot(b, p), _slot(b, buf, i))
-    callback = callable_pointer(
-        b, b.load(field_ptr(b, hostctx, HostContext.CALLBACK.offset), typ=PTR), HOST_CALLBACK)
-    status = b.call(callback, [hostctx, buf])
-    agg = ir.Constant(result_type(ft), ir.Undefined)
-    agg = b.insert_value(agg, status, 0)
+    # code calling back into wasm) keep the outer limit.  The frame address is also the
+    # top of the stack the exception collector scans for exnrefs.
+    store_lines, store_ptr = _field("%vmctx", VMContext.STORE.offset, "store.ptr")
+    limit_lines, limit_ptr = _field("%store", StoreState.STACK_LIMIT.offset, "limit.ptr")
+    budget_lines, budget_ptr = _field("%store", StoreState.MAX_STACK.offset, "budget.ptr")
+    top_lines, top_ptr = _field("%store", StoreState.ENTRY_FRAME.offset, "top.ptr")
+    entry += [*store_lines, f"%store = load ptr, ptr {store_ptr}",
+              *limit_lines, f"%limit = load i64, ptr {limit_ptr}",
+              *top_lines,
+              "%outermost = icmp eq i64 %limit, 0",
+              "br i1 %outermost, label %enter, label %call"]
+    enter = [f"%frame = call ptr @{FRAMEADDRESS}(i32 0)", "%frame.int = ptrtoint ptr %frame to i64",
+             *budget_lines, f"%budget = load i64, ptr {budget_ptr}",
+             "%new.limit = sub i64 %frame.int, %budget",
+             f"store i64 %new.limit, ptr {limit_ptr}",
+             f"store i64 %frame.int, ptr {top_ptr}",
+             "br label %call"]
+    rt = str(result_type(ft))
+    call = [f"%result = call tailcc {rt} %code(ptr %vmctx{args})",
+            "br i1 %outermost, label %leave, label %done"]
+    leave = [f"store i64 0, ptr {limit_ptr}", f"store i64 0, ptr {top_ptr}", "br label %done"]
+    done: list[str] = []
     for i, t in enumerate(ft.results):
-        agg = b.insert_value(agg, from_slot(b, b.load(_slot(b, buf, i), typ=I64T), llvm_type(t)),
-                             i + 1)
-    b.ret(agg)
-    return fn
+        convert, slot = _to_slot(f"%res{i}", t, f"res{i}.slot")
+        done += [f"%res{i} = extractvalue {rt} %result, {i + 1}", *convert,
+                 f"%res{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
+                 f"store i64 {slot}, ptr %res{i}.ptr"]
+    done += [f"%status = extractvalue {rt} %result, 0", "ret i32 %status"]
+    return _function(f'define i32 @"{entry_symbol(ft)}"(ptr %code, ptr %vmctx, ptr %buf)',
+                     {"entry": entry, "enter": enter, "call": call, "leave": leave, "done": done})
 
 
-def trampoline_module(ft: FuncType, triple: str, data_layout: str) -> ir.Module:
+def host_stub_text(ft: FuncType) -> str:
+    """The definition of ``ft``'s host stub."""
+    rt = str(result_type(ft))
+    params = "".join(f", {llvm_type(t)} %p{i}" for i, t in enumerate(ft.params))
+    lines = [f"%buf = alloca i64, i32 {max(len(ft.params), len(ft.results), 1)}"]
+    for i, t in enumerate(ft.params):
+        convert, slot = _to_slot(f"%p{i}", t, f"p{i}.slot")
+        lines += [*convert, f"%p{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
+                  f"store i64 {slot}, ptr %p{i}.ptr"]
+    callback_lines, callback_ptr = _field("%hostctx", HostContext.CALLBACK.offset, "callback.ptr")
+    lines += [*callback_lines, f"%callback = load ptr, ptr {callback_ptr}",
+              "%status = call i32 %callback(ptr %hostctx, ptr %buf)",
+              f"%agg0 = insertvalue {rt} undef, i32 %status, 0"]
+    for i, t in enumerate(ft.results):
+        convert, value = _from_slot(f"%res{i}.slot", t, f"res{i}")
+        lines += [f"%res{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
+                  f"%res{i}.slot = load i64, ptr %res{i}.ptr", *convert,
+                  f"%agg{i + 1} = insertvalue {rt} %agg{i}, {llvm_type(t)} {value}, {i + 1}"]
+    lines.append(f"ret {rt} %agg{len(ft.results)}")
+    return _function(f'define tailcc {rt} @"{host_symbol(ft)}"(ptr %hostctx{params})', {"entry": lines})
+
+
+def module_trampolines(module: Module) -> dict[str, FuncType]:
+    """The trampolines that using ``module`` takes, by symbol: the entry of every
+    exported function's signature and of ``instantiate``'s, and the host stub of every
+    imported function's (host functions filling those imports need one)."""
+    func_types = module.func_types()
+    wanted = {entry_symbol(NO_PARAMS): NO_PARAMS}
+    for export in module.exports:
+        if export.kind is ExternKind.FUNC:
+            wanted.setdefault(entry_symbol(func_types[export.index]), func_types[export.index])
+    for imp in module.imports:
+        if imp.kind is ExternKind.FUNC:
+            ft = module.types[imp.desc]  # type: ignore[index]
+            wanted.setdefault(host_symbol(ft), ft)
+    return wanted
+
+
+def trampolines_text(module: ir.Module, wanted: dict[str, FuncType]) -> str:
+    """The definitions of the trampolines ``wanted`` (by symbol, as :func:`entry_symbol`
+    and :func:`host_symbol` name them), to compile along with ``module``, in which this
+    declares what they call."""
+    declare(module, FRAMEADDRESS, ir.FunctionType(PTR, [I32T]))
+    return "".join(entry_text(ft) if symbol.startswith("entry_") else host_stub_text(ft)
+                   for symbol, ft in wanted.items())
+
+
+def trampoline_module(ft: FuncType, triple: str, data_layout: str) -> tuple[ir.Module, str]:
+    """An otherwise empty module and the text of ``ft``'s entry trampoline and host stub."""
     module = ir.Module(name=f"trampolines_{signature_key(ft)}")
     module.triple, module.data_layout = triple, data_layout
-    emit_entry(module, ft)
-    emit_host_stub(module, ft)
-    return module
+    return module, trampolines_text(module, {entry_symbol(ft): ft, host_symbol(ft): ft})
 
 
-__all__ = ["HOST_CALLBACK", "emit_entry", "emit_host_stub", "signature_key",
-           "trampoline_module"]
+__all__ = ["FRAMEADDRESS", "HOST_CALLBACK", "NO_PARAMS", "entry_symbol", "entry_text",
+           "host_stub_text", "host_symbol", "module_trampolines", "signature_key",
+           "trampoline_module", "trampolines_text"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..compile import jit
 from ..compile.module import CompileOptions
 from ..compile.target import Target, host
-from ..compile.trampolines import signature_key, trampoline_module
+from ..compile.trampolines import entry_symbol, host_symbol, trampoline_module
 from ..syntax.types import FuncType
 from . import native
 
@@ -18,7 +20,10 @@ from . import native
 class Config:
     """Engine settings, named after ``wasmtime.Config``'s.
 
-    * ``opt_level`` -- LLVM's optimisation level, 0 to 3.
+    * ``opt_level`` -- LLVM's optimisation level, 0 to 3: 0 compiles fastest, leaving
+      the IR as emitted; 1 optimises it (exercising LLVM's optimiser at little cost);
+      both generate machine code with LLVM's fast instruction selector and register
+      allocator.  2 and 3 also optimise the machine code, at twice the compile time.
     * ``consume_fuel`` -- compiled code burns one unit of fuel per function entry and
       loop iteration and traps with ``OUT_OF_FUEL`` when the store's fuel runs out
       (stores start with none: call :meth:`Store.set_fuel`).
@@ -42,16 +47,25 @@ class Config:
         return CompileOptions(self.opt_level, self.consume_fuel, self.epoch_interruption)
 
 
-class _Trampolines:
-    """The loaded entry trampoline and host stub of one signature."""
+class Trampoline:
+    """A loaded trampoline (see :mod:`engine.compile.trampolines`): its address, and the
+    compiled code it lives in, which this object keeps loaded."""
 
-    def __init__(self, ft: FuncType, target: Target) -> None:
-        key = signature_key(ft)
-        ir_module = trampoline_module(ft, target.triple, target.data_layout)
-        self.code = jit.load(jit.optimize(ir_module, target, 2), target,
-                             [f"entry_{key}", f"host_{key}"])
-        self.entry = native.ENTRY(self.code[f"entry_{key}"])
-        self.host_stub = self.code[f"host_{key}"]
+    def __init__(self, code: jit.CompiledCode, symbol: str) -> None:
+        self.code = code
+        self.address = code[symbol]
+
+
+class Entry(Trampoline):
+    """An entry trampoline, callable from Python: ``entry.call(code, vmctx, buf)``."""
+
+    def __init__(self, code: jit.CompiledCode, symbol: str) -> None:
+        super().__init__(code, symbol)
+        self.call = native.ENTRY(self.address)
+
+
+def loaded_trampoline(code: jit.CompiledCode, symbol: str) -> Trampoline:
+    return Entry(code, symbol) if symbol.startswith("entry_") else Trampoline(code, symbol)
 
 
 class _Collector:
@@ -75,6 +89,14 @@ class Engine:
 
     Function types are canonicalised engine-wide: each distinct :class:`FuncType` gets
     one id, which ``call_indirect`` compares across instances.
+
+    Trampolines are found by symbol (``entry_<sig>``, ``host_<sig>``): first among the
+    pairs the engine compiled itself, each signature's in an LLVM module of its own and
+    kept for the engine's lifetime; then among those live modules lend (:meth:`lend`; the
+    newest lender of a symbol serves it); on a miss the engine compiles the signature's
+    pair.  A module carries the trampolines its use needs and the engine lacks, in its
+    own code, and they go with it: the endless supply of signatures a fuzzing campaign
+    compiles leaves no code behind.
     """
 
     def __init__(self, config: Config | None = None) -> None:
@@ -84,7 +106,8 @@ class Engine:
         self._lock = threading.Lock()
         self._type_ids: dict[FuncType, int] = {}
         self._types: list[FuncType] = []
-        self._trampolines: dict[str, _Trampolines] = {}
+        self._trampolines: dict[str, Trampoline] = {}
+        self._lent: weakref.WeakValueDictionary[str, Trampoline] = weakref.WeakValueDictionary()
         self._epoch = ctypes.c_uint64(0)
         self._collector: _Collector | None = None
 
@@ -106,13 +129,42 @@ class Engine:
     def func_type(self, type_id: int) -> FuncType:
         return self._types[type_id - 1]
 
-    def trampolines(self, ft: FuncType) -> _Trampolines:
-        key = signature_key(ft)
+    def entry(self, ft: FuncType) -> Entry:
+        """The entry trampoline of ``ft``'s signature (compiled now if none is loaded)."""
+        return self._trampoline(entry_symbol(ft), ft)  # type: ignore[return-value]
+
+    def host_stub(self, ft: FuncType) -> Trampoline:
+        """The host stub of ``ft``'s signature (compiled now if none is loaded)."""
+        return self._trampoline(host_symbol(ft), ft)
+
+    def _trampoline(self, symbol: str, ft: FuncType) -> Trampoline:
         with self._lock:
-            found = self._trampolines.get(key)
+            found = self._trampolines.get(symbol) or self._lent.get(symbol)
             if found is None:
-                found = self._trampolines[key] = _Trampolines(ft, self.target)
+                symbols = [entry_symbol(ft), host_symbol(ft)]
+                opt_level = self.options.opt_level
+                ir_module, text = trampoline_module(ft, self.target.triple, self.target.data_layout)
+                code = jit.load(jit.optimize(ir_module, self.target, opt_level, extra=text,
+                                             cold=symbols), self.target, symbols, opt_level)
+                for name in symbols:
+                    self._trampolines[name] = loaded_trampoline(code, name)
+                found = self._trampolines[symbol]
             return found
+
+    def unloaded(self, symbols: Iterable[str]) -> list[str]:
+        """Those of the trampoline ``symbols`` the engine does not keep loaded (in order,
+        without duplicates): what a module should carry."""
+        with self._lock:
+            return [s for s in dict.fromkeys(symbols) if s not in self._trampolines]
+
+    def lend(self, code: jit.CompiledCode, symbols: list[str]) -> list[Trampoline]:
+        """Offer the trampolines ``symbols`` of a module's ``code`` to every caller while
+        the returned objects live (the module keeps them; whoever uses one keeps it)."""
+        loaded = [loaded_trampoline(code, symbol) for symbol in symbols]
+        with self._lock:
+            for trampoline, symbol in zip(loaded, symbols):
+                self._lent[symbol] = trampoline
+        return loaded
 
     @property
     def epoch_address(self) -> int:

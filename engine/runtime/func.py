@@ -29,13 +29,13 @@ class Func(Handle):
     callable must root any exnref it keeps (``ExnRef(store, slot)``)."""
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any], *, slots: bool = False) -> None:
-        trampolines = store.engine.trampolines(ty)
+        stub = store.keep(store.engine.host_stub(ty))
         callback = native.HOST_CALLBACK(_host_callback(store, ty, store.hold(func), slots))
         hostctx = store.keep(native.slots(len(HostContext)))
         hostctx[HostContext.STORE] = store.state_address
         hostctx[HostContext.CALLBACK] = native.ctypes_address(callback)
         record = store.keep(native.slots(len(FuncRecord)))
-        record[FuncRecord.CODE] = trampolines.host_stub
+        record[FuncRecord.CODE] = stub.address
         record[FuncRecord.VMCTX] = native.address(hostctx)
         record[FuncRecord.TYPE_ID] = store.engine.type_id(ty)
         store.keep(callback)
@@ -74,7 +74,7 @@ def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequenc
     """Run native ``code`` of type ``ft`` through its entry trampoline; raise what made
     it unwind."""
     buf = native.slots(max(len(ft.params), len(ft.results)), list(args))
-    if store.engine.trampolines(ft).entry(code, vmctx, native.address(buf)):
+    if store.engine.entry(ft).call(code, vmctx, native.address(buf)):
         raise store.take_unwind()
     return list(buf[:len(ft.results)])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterator, Sequence, Union
 
 from ..compile.layout import VMContext
+from ..compile.trampolines import NO_PARAMS
 from ..errors import LinkError
 from ..syntax.types import (ExternKind, FuncType, GlobalType, Limits, MemType, TableType,
                             TagType, subtype)
@@ -24,7 +25,6 @@ from .tag import Tag
 
 Extern = Union[Func, Table, Memory, Global, Tag]
 
-_NO_PARAMS = FuncType((), ())
 _KIND = {Func: ExternKind.FUNC, Table: ExternKind.TABLE, Memory: ExternKind.MEMORY,
          Global: ExternKind.GLOBAL, Tag: ExternKind.TAG}
 
@@ -101,7 +101,7 @@ class Instance:
         # The finalizer holds the module: its code must outlive the instance's release.
         store.on_close(lambda: module.release(vmctx))
         try:
-            call_native(store, _NO_PARAMS, module.instantiate_code, vmctx, [])
+            call_native(store, NO_PARAMS, module.instantiate_code, vmctx, [])
         finally:
             self._register_types(counts)
 

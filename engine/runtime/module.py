@@ -10,6 +10,7 @@ import wasmtime
 from ..binary.decode import decode_module
 from ..compile import jit
 from ..compile.module import INSTANTIATE, RELEASE, ModuleCompiler
+from ..compile.trampolines import module_trampolines, trampolines_text
 from ..errors import TextError
 from ..syntax import module as syntax
 from ..syntax.types import ExternKind, FuncType, GlobalType, MemType, TableType, TagType
@@ -53,9 +54,20 @@ class Module:
     def __init__(self, engine: Engine, wasm: bytes | str) -> None:
         self.engine = engine
         self.syntax = self._load(wasm)
-        compiler = ModuleCompiler(self.syntax, engine.target, engine.options)
-        optimized = jit.optimize(compiler.compile(), engine.target, engine.options.opt_level)
-        self._code = jit.load(optimized, engine.target, [INSTANTIATE, RELEASE])
+        ir_module = ModuleCompiler(self.syntax, engine.target, engine.options).compile()
+        # The trampolines this module's users need and the engine lacks come along in
+        # the same code, not in code of their own per signature.
+        wanted = module_trampolines(self.syntax)
+        carried = engine.unloaded(wanted)
+        trampolines = trampolines_text(ir_module, {symbol: wanted[symbol] for symbol in carried})
+        opt_level = engine.options.opt_level
+        # The entry points run once per instance or per call from Python: not worth
+        # optimising (the wasm functions they call are).
+        entry_points = [INSTANTIATE, RELEASE, *carried]
+        optimized = jit.optimize(ir_module, engine.target, opt_level, extra=trampolines,
+                                 cold=entry_points)
+        self._code = jit.load(optimized, engine.target, entry_points, opt_level)
+        self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]
         self.release = native.RELEASE(self._code[RELEASE])
         self.type_ids = [engine.type_id(t) for t in self.syntax.types]

@@ -1,0 +1,155 @@
+"""What keeps compiling and instantiating small modules cheap, as structure rather
+than timings: a module carries the trampolines its use needs in its own code (one LLVM
+module, however many new signatures), and they go when it goes; cold code skips
+optimisation; a function loads what the instance context leads to once."""
+from __future__ import annotations
+
+import gc
+import re
+import weakref
+
+import pytest
+import wasmtime
+
+from engine.binary.decode import decode_module
+from engine.compile import jit
+from engine.compile.module import CompileOptions, ModuleCompiler
+from engine.compile.target import host
+from engine.runtime import (F32, F64, FUNCREF, I32, I64, Config, Engine, Func, FuncType, Instance,
+                            Module, Store)
+
+# Four signatures no engine has seen: two exported, two imported.
+WAT = """(module
+  (import "host" "f" (func $f (param f32 i64) (result f64)))
+  (import "host" "g" (func $g (param funcref) (result i32 i32)))
+  (table (export "t") 2 funcref)
+  (elem (i32.const 0) $sum)
+  (func $sum (export "sum") (param i32 i64 f64) (result i64)
+    (i64.add (i64.extend_i32_u (local.get 0)) (local.get 1)))
+  (func (export "both") (param f32 i64 funcref) (result f64 i32)
+    (call $f (local.get 0) (local.get 1))
+    (call $g (local.get 2))
+    drop))"""
+
+
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record the symbols of every piece of code loaded from now on."""
+    loaded: list[list[str]] = []
+    real = jit.load
+
+    def load(module, target, symbols, opt_level=2):  # type: ignore[no-untyped-def]
+        loaded.append(list(symbols))
+        return real(module, target, symbols, opt_level)
+
+    monkeypatch.setattr(jit, "load", load)
+    return loaded
+
+
+def run(engine: Engine) -> tuple[list, Module]:
+    store = Store(engine)
+    module = Module(engine, WAT)
+    f = Func(store, FuncType((F32, I64), (F64,)), lambda x, y: x + y)
+    g = Func(store, FuncType((FUNCREF,), (I32, I32)), lambda ref: (int(ref is None), 7))
+    exports = Instance(store, module, [f, g]).exports(store)
+    results = [exports["sum"](store, 2, 40, 0.5), exports["both"](store, 1.5, 2, None),
+               exports["t"].get(store, 0)(store, 1, 1, 0.0)]
+    return results, module
+
+
+@pytest.mark.parametrize("opt_level", [0, 1, 2])
+def test_new_signatures_compile_with_the_module_in_one_piece_of_code(
+        monkeypatch: pytest.MonkeyPatch, opt_level: int) -> None:
+    engine = Engine(Config(opt_level=opt_level))
+    Store(engine)       # the engine's collector, compiled once
+    loaded = loads(monkeypatch)
+    results, _ = run(engine)
+    assert results == [42, [3.5, 1], 2]
+    # instantiate's entry, both exports' entries and both imports' host stubs.
+    assert len(loaded) == 1
+    assert sorted(s for s in loaded[0] if s.startswith(("entry_", "host_"))) == [
+        "entry__", "entry_flr_di", "entry_ild_l", "host_fl_d", "host_r_ii"]
+
+
+def test_a_modules_trampolines_go_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine()
+    _, module = run(engine)
+    code = weakref.ref(module._code)
+    del module
+    gc.collect()
+    assert code() is None
+    # Later users of those signatures get the engine's own pair, compiled once.
+    loaded = loads(monkeypatch)
+    store = Store(engine)
+    for _ in range(3):
+        Func(store, FuncType((F32, I64), (F64,)), lambda x, y: x)
+    assert loaded == [["entry_fl_d", "host_fl_d"]]
+
+
+def test_a_module_carries_no_trampoline_the_engine_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine()
+    store = Store(engine)
+    hosts = [Func(store, FuncType((F32, I64), (F64,)), lambda x, y: x + y),
+             Func(store, FuncType((FUNCREF,), (I32, I32)), lambda ref: (0, 0))]
+    loaded = loads(monkeypatch)
+    exports = Instance(store, Module(engine, WAT), hosts).exports(store)
+    assert exports["sum"](store, 1, 2, 0.0) == 3
+    assert len(loaded) == 1
+    assert not [s for s in loaded[0] if s.startswith("host_") or s == "entry_fl_d"]
+
+
+def test_one_trampoline_serves_functions_of_its_signature_from_any_module(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine()
+    store = Store(engine)
+    lender = Instance(store, Module(engine, '(module (func (export "id") (param i64) (result i64) '
+                                            'local.get 0))'), []).exports(store)
+    other = Instance(store, Module(engine, '(module (table (export "t") 1 funcref) '
+                                           '(elem (i32.const 0) $neg) (func $neg (param i64) '
+                                           '(result i64) (i64.sub (i64.const 0) (local.get 0))))'),
+                     []).exports(store)
+    # ``other`` exports no function, so it carries no entry for (i64) -> i64: its
+    # function is called through the one ``lender`` carries.
+    loaded = loads(monkeypatch)
+    assert other["t"].get(store, 0)(store, 5) == -5
+    assert lender["id"](store, 5) == 5
+    assert loaded == []
+
+
+def ir(wat: str):  # type: ignore[no-untyped-def]
+    return ModuleCompiler(decode_module(wasmtime.wat2wasm(wat)), host(), CompileOptions()).compile()
+
+
+def body(text: str, name: str) -> str:
+    start = text.index(f'@"{name}"(') if f'@"{name}"(' in text else text.index(f"@{name}(")
+    return text[start:text.index("\n}", start)]
+
+
+def test_cold_functions_are_left_unoptimised() -> None:
+    wat = """(module
+      (func (export "a") (param i32) (result i32) (i32.add (local.get 0) (i32.const 0)))
+      (func (export "b") (param i32) (result i32) (i32.add (local.get 0) (i32.const 0))))"""
+    module = ir(wat)
+    for fn in module.functions:         # keep both to compare their optimised bodies
+        fn.linkage = ""
+    text = str(jit.optimize(module, host(), 2, cold=["wasm_func_1"]))
+    assert "alloca" not in body(text, "wasm_func_0")
+    assert "alloca" in body(text, "wasm_func_1")
+
+
+def test_a_function_loads_what_the_instance_context_leads_to_once() -> None:
+    wat = """(module (global $g (mut i32) (i32.const 1)) (global $h (mut i64) (i64.const 2))
+      (func (export "f") (result i32)
+        (global.set $g (i32.add (global.get $g) (global.get $g)))
+        (global.set $h (i64.extend_i32_u (global.get $g)))
+        (global.get $g)))"""
+    text = str(ir(wat))
+    f = body(text, "wasm_func_0")
+    globals_offset = 8 * 4        # VMContext.GLOBALS
+    assert len(re.findall(rf"getelementptr i8, ptr %\"\.1\", i64 {globals_offset}\n", f)) == 1
+    assert len(re.findall(r"getelementptr i64, ptr %\"[^\"]+\", i64 0\n", f)) == 1
+    # ``instantiate`` stores each initial value in the cell it just allocated, without
+    # loading the cell's address back.
+    init = body(text, "instantiate")
+    assert len(re.findall(rf"getelementptr i8, ptr %\"\.1\", i64 {globals_offset}\n", init)) == 1
+    # The store state and the globals, type-id and function arrays; no cell's address.
+    assert init.count("load ptr") == 4
