@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.binary.decode import decode_module  # noqa: E402
-from engine.runtime import Engine, Module  # noqa: E402
+from engine.runtime import Config, Engine, Module  # noqa: E402
 from engine.valid.module import validate_module  # noqa: E402
 from fuzz_targets import exceptions as target  # noqa: E402
 
@@ -53,9 +53,12 @@ def split(n: int) -> None:
           f"wasmtime {1e3 * theirs / n:.2f} ms")
     print(f"  share of time: generate {100 * s['generate'] / elapsed:.0f}%, exnfuzz {100 * ours / elapsed:.0f}%, "
           f"wasmtime {100 * theirs / elapsed:.0f}%; exnfuzz/wasmtime = {ours / theirs:.2f}")
-    engine, front, compiled = Engine(), 0.0, 0.0
+    engines: dict[int, Engine] = {}
+    front, compiled = 0.0, 0.0
     for d in data:
-        module = target.case_from_input(d).module
+        case = target.case_from_input(d)
+        module = case.module
+        engine = engines.setdefault(case.config.opt_level, Engine(Config(opt_level=case.config.opt_level)))
         t0 = time.perf_counter()
         validate_module(decode_module(module))
         t1 = time.perf_counter()
