@@ -20,6 +20,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,10 +71,11 @@ def split(n: int) -> None:
 
 
 def instrumented(seconds: int) -> None:
-    command = [sys.executable, str(ROOT / "fuzz_targets" / "exceptions.py"), f"-max_total_time={seconds}",
-               "-len_control=0", "-max_len=4096", str(ROOT / "corpus" / "exceptions")]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=seconds + 120)
+    with tempfile.TemporaryDirectory() as scratch:   # libFuzzer writes new inputs to the first corpus
+        command = [sys.executable, str(ROOT / "fuzz_targets" / "exceptions.py"), f"-max_total_time={seconds}",
+                   "-len_control=0", "-max_len=4096", scratch, str(ROOT / "corpus" / "exceptions")]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=seconds + 120)
     summary = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("exceptions:")]
     print("real target (atheris, instrumented):", summary[-1] if summary else "no summary:\n" + out.stderr[-2000:])
     rate = re.search(r"\(([\d.]+)/s\)", summary[-1]) if summary else None
