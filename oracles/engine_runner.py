@@ -8,6 +8,7 @@ anything can run a collection.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -36,23 +37,13 @@ def type_name(t: ValType) -> str:
     return str(t)
 
 
-ENGINE_REUSE = 100
-"""Cases one engine runs before a fresh one replaces it."""
-_engines: dict[tuple[int, int], tuple[runtime.Engine, int]] = {}
-
-
+@functools.cache
 def _engine(opt_level: int, max_wasm_stack: int) -> runtime.Engine:
-    """An engine per configuration, shared by :data:`ENGINE_REUSE` cases: an engine
-    compiles its collector once, and cases only differ in their stores.  Renewed
-    because an engine keeps the trampolines of every signature it has seen, and
-    generated cases bring new signatures without end (0.4 MB a case, unrenewed)."""
-    key = (opt_level, max_wasm_stack)
-    engine, uses = _engines.get(key, (None, ENGINE_REUSE))
-    if engine is None or uses >= ENGINE_REUSE:
-        engine, uses = runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True,
-                                                     max_wasm_stack=max_wasm_stack)), 0
-    _engines[key] = (engine, uses + 1)
-    return engine
+    """One engine per configuration: an engine compiles its collector once, and cases
+    only differ in their stores (a module's trampolines go with the module, so the
+    endless signatures of generated cases leave nothing behind in the engine)."""
+    return runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True,
+                                         max_wasm_stack=max_wasm_stack))
 
 
 class EngineRunner(Session):
