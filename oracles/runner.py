@@ -9,6 +9,7 @@ session, so both engines are observed in exactly the same way.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -101,15 +102,48 @@ class Session(ABC):
         """Release the engine's resources (the default keeps them until collected)."""
 
 
+class _Watchdog:
+    """One thread for all runs, interrupting the session whose timeout has passed
+    (a thread per run would cost more than many a small case)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._session: Session | None = None
+        self._deadline = 0.0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, session: Session | None, seconds: float = 0.0) -> None:
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="oracle watchdog", daemon=True)
+                self._thread.start()
+            self._session, self._deadline = session, time.monotonic() + seconds
+            self._changed.notify()
+
+    def _loop(self) -> None:
+        with self._changed:
+            while True:
+                if self._session is None:
+                    self._changed.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._changed.wait(remaining)
+                    continue
+                self._session.interrupt()
+                self._session = None
+
+
+_watchdog = _Watchdog()
+
+
 def run(session: Session) -> Outcome:
     """Run ``session``'s case to its :class:`~oracles.outcome.Outcome`."""
-    timer = threading.Timer(session.case.config.timeout, session.interrupt)
-    timer.daemon = True
-    timer.start()
+    _watchdog.watch(session, session.case.config.timeout)
     try:
         return _run(session)
     finally:
-        timer.cancel()
+        _watchdog.watch(None)
         session.close()
 
 
