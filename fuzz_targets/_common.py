@@ -10,6 +10,8 @@ drawn from a ``Pick`` function, so the same mutator runs under libFuzzer
 from __future__ import annotations
 
 import ctypes
+import os
+import shlex
 import functools
 import sys
 from dataclasses import dataclass
@@ -323,6 +325,20 @@ def mutate_module(seed: bytes, pick: Pick) -> bytes:
 _EXIT_HOOKS: list[object] = []
 
 
+def _self_command() -> str:
+    """How libFuzzer restarts this target in ``-fork``/``-jobs`` mode: it runs its
+    ``argv[0]`` through the shell, and a script path alone is not a command."""
+    return " ".join(shlex.quote(part) for part in (sys.executable, os.path.abspath(sys.argv[0])))
+
+
+def _forks(argv: list[str]) -> bool:
+    for arg in argv[1:]:
+        flag, _, value = arg.partition("=")
+        if flag in ("-fork", "-jobs") and value not in ("", "0"):
+            return True
+    return False
+
+
 def run_fuzzer(test_one_input: Callable[[bytes], None], summary: Callable[[], str],
                default_args: list[str]) -> None:
     """Hand ``test_one_input`` to libFuzzer with ``sys.argv`` (``default_args`` when empty).
@@ -330,9 +346,10 @@ def run_fuzzer(test_one_input: Callable[[bytes], None], summary: Callable[[], st
     Prints ``summary()`` when the campaign ends normally.  libFuzzer ends it with C
     ``exit()``, which skips Python's ``atexit``, so the hook is registered in C.
     """
-    argv = sys.argv if len(sys.argv) > 1 else [sys.argv[0], *default_args]
-    hook = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _arg: print(summary(), flush=True))
-    _EXIT_HOOKS.append(hook)  # ctypes callbacks must outlive the call that registers them
-    ctypes.CDLL(None).__cxa_atexit(hook, None, None)
+    argv = [_self_command(), *(sys.argv[1:] or default_args)]
+    if not _forks(argv):   # a parent that forks runs no input: its children report
+        hook = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _arg: print(summary(), flush=True))
+        _EXIT_HOOKS.append(hook)  # ctypes callbacks must outlive the call that registers them
+        ctypes.CDLL(None).__cxa_atexit(hook, None, None)
     atheris.Setup(argv, test_one_input)
     atheris.Fuzz()

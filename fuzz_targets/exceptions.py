@@ -8,6 +8,9 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
 (:mod:`oracles.compare`).
 
 - ``agree``: fine.  ``inconclusive`` (a stack or time limit): counted, not a crash.
+- An input whose case this process has already checked is a *repeat*: a third of
+  libFuzzer's mutations change nothing the generator reads, and both engines are
+  deterministic, so repeats are counted and skipped, not run again.
 - ``diverge``: the target stops with a readable report (the module's text, the host
   plan, both outcomes side by side, the reason) and writes the case file next to
   libFuzzer's crash artifact (``<artifact_prefix>crash-<sha1>.case.json``, replay it
@@ -17,11 +20,12 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
 
     python fuzz_targets/exceptions.py [libFuzzer flags] [corpus dirs]
 
-Run bare, it fuzzes for two minutes with ``corpus/exceptions`` as seeds (new inputs
-go to ``runs/exceptions/corpus``, crashes to ``runs/exceptions/``) and prints a
-summary.  Any libFuzzer flag works: ``-runs``, ``-max_total_time``,
-``-atheris_runs``, ``-artifact_prefix``, ``-dict``, ``-fork``; a file argument
-replays that input.
+Run bare, it fuzzes for two minutes with ``corpus/exceptions`` as seeds and inputs of
+up to 4 KiB (new inputs go to ``runs/exceptions/corpus``, crashes to
+``runs/exceptions/``) and prints a summary.  Any libFuzzer flag works: ``-runs``,
+``-max_total_time``, ``-atheris_runs``, ``-artifact_prefix``, ``-dict``, ``-fork``
+(the children are this script run by the same interpreter); a file argument replays
+that input.
 """
 from __future__ import annotations
 
@@ -51,8 +55,10 @@ from oracles.differential import Differential, check  # noqa: E402
 from oracles.outcome import Rejected  # noqa: E402
 
 RUN_DIR = ROOT / "runs" / "exceptions"
-DEFAULT_ARGS = ["-max_total_time=120", f"-artifact_prefix={RUN_DIR}/", str(RUN_DIR / "corpus"),
-                str(ROOT / "corpus" / "exceptions")]
+# Inputs up to 4 KiB from the start: the generator stops when the input runs out, so
+# libFuzzer's slow growth of input lengths would keep early modules small.
+DEFAULT_ARGS = ["-max_total_time=120", "-len_control=0", "-max_len=4096", f"-artifact_prefix={RUN_DIR}/",
+                str(RUN_DIR / "corpus"), str(ROOT / "corpus" / "exceptions")]
 
 
 class Divergence(Exception):
@@ -67,6 +73,7 @@ class GeneratorBug(Exception):
 class Stats:
     started: float = field(default_factory=time.monotonic)
     execs: int = 0
+    repeats: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "inconclusive": 0, "diverge": 0})
     seconds: dict[str, float] = field(default_factory=lambda: {"generate": 0.0, "exnfuzz": 0.0, "wasmtime": 0.0})
 
@@ -83,10 +90,13 @@ class Stats:
         split = ", ".join(f"{name} {100 * s / busy:.0f}%" for name, s in self.seconds.items())
         counts = ", ".join(f"{n} {kind}" for kind, n in self.verdicts.items())
         return (f"exceptions: {self.execs} differential execs in {elapsed:.0f} s "
-                f"({self.execs / elapsed:.1f}/s): {counts}; time: {split}")
+                f"({self.execs / elapsed:.1f}/s): {counts}; {self.repeats} repeats skipped; time: {split}")
 
 
 STATS = Stats()
+CHECKED: set[bytes] = set()
+"""Digests of the cases this process has checked (a campaign's worth is some MB)."""
+MAX_CHECKED = 1 << 20
 
 
 def artifact_prefix(argv: list[str]) -> Path:
@@ -100,11 +110,19 @@ def case_from_input(data: bytes) -> Case:
     return generate_case(Choices.from_data(data))
 
 
+def case_digest(case: Case) -> bytes:
+    return hashlib.sha1(repr(case).encode()).digest()
+
+
 def check_input(data: bytes) -> Differential:
     """Generate the case ``data`` describes, run it on both engines and compare."""
     start = time.perf_counter()
     case = case_from_input(data)
-    generated = time.perf_counter() - start
+    return check_case(case, time.perf_counter() - start)
+
+
+def check_case(case: Case, generated: float) -> Differential:
+    """Run ``case`` (which took ``generated`` seconds to make) on both engines and compare."""
     try:
         result = check(case)
     except Exception as e:   # a RunnerError, or worse: the generator's fault either way
@@ -117,12 +135,22 @@ def check_input(data: bytes) -> Differential:
 
 
 def test_one_input(data: bytes) -> None:
-    result = check_input(data)
+    start = time.perf_counter()
+    case = case_from_input(data)
+    generated = time.perf_counter() - start
+    digest = case_digest(case)
+    if digest in CHECKED:
+        STATS.repeats += 1
+        return
+    result = check_case(case, generated)
     if result.verdict.kind == "diverge":
         path = artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         save(result.case, path)
         raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
+    if len(CHECKED) >= MAX_CHECKED:
+        CHECKED.clear()
+    CHECKED.add(digest)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ run on both engines and agree; divergences become reports and case files."""
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def test_generated_inputs_agree_between_engines() -> None:
 def test_a_divergence_is_reported_with_its_case_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.compile.faults import planted
     monkeypatch.setattr(sys, "argv", ["exceptions.py", f"-artifact_prefix={tmp_path}/"])
+    monkeypatch.setattr(target, "CHECKED", set())   # cases checked before the faults went in
     rng = random.Random(7)
     with planted("reversed_payload", "catch_all_traps", "reversed_clauses"):
         for _ in range(400):
@@ -41,6 +43,20 @@ def test_a_divergence_is_reported_with_its_case_file(tmp_path: Path, monkeypatch
     assert load(saved[0]).module
 
 
+def test_an_input_whose_case_was_checked_is_a_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(target, "CHECKED", set())
+    monkeypatch.setattr(target, "STATS", target.Stats())
+    data = bytes(random.Random(11).randrange(256) for _ in range(600))
+    target.test_one_input(data)
+    target.test_one_input(data)
+    assert (target.STATS.execs, target.STATS.repeats) == (1, 1)
+    # An exhausted input reads as all-lowest decisions, so a lone zero byte changes nothing.
+    target.test_one_input(b"")
+    target.test_one_input(b"\0")
+    assert (target.STATS.execs, target.STATS.repeats) == (2, 2)
+    assert "2 repeats skipped" in target.STATS.summary()
+
+
 def test_campaign_findings_now_agree() -> None:
     """Inputs that once diverged (``corpus/exceptions/regression-*``): the campaign's
     stored NaN, now canonicalized by the generator."""
@@ -49,3 +65,26 @@ def test_campaign_findings_now_agree() -> None:
     for path in found:
         result = target.check_input(path.read_bytes())
         assert result.verdict.kind == "agree", (path.name, result.verdict)
+
+
+def _run_target(*flags: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    script = Path(target.ROOT) / "fuzz_targets" / "exceptions.py"
+    return subprocess.run([sys.executable, str(script), *flags, str(cwd / "corpus")], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_script_fuzzes_under_libfuzzer_and_prints_its_summary(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    out = _run_target("-runs=40", "-seed=1", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = [line for line in out.stdout.splitlines() if line.startswith("exceptions:")]
+    assert summary and "0 diverge" in summary[-1], out.stdout[-2000:]
+    assert any((tmp_path / "corpus").iterdir())
+
+
+def test_fork_mode_restarts_the_script_in_children(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    out = _run_target("-fork=1", "-max_total_time=15", "-seed=1", cwd=tmp_path)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-3000:]
+    assert "not found" not in log and "job: 1" in log, log[-3000:]
