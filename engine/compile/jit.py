@@ -98,7 +98,9 @@ def optimize(module: ir.Module, target: Target, opt_level: int, *, extra: str = 
              cold: Collection[str] = ()) -> llvm.ModuleRef:
     """Parse ``module`` together with ``extra`` (the text of further definitions), verify
     and optimise at ``opt_level`` (0: none); above 0 this first marks ``module``'s
-    small functions for inlining (:func:`mark_inlinable`).
+    small functions for inlining (:func:`mark_inlinable`), from 2 it also drops
+    redundant NaN quieting (:func:`_drop_redundant_quieting`: its second parse costs
+    more than it saves in code built for compile speed).
 
     The functions named in ``cold`` run rarely (once per instance, or once per call
     from Python) and are left as they are: LLVM's pipeline costs some tenths of a
@@ -117,6 +119,7 @@ def optimize(module: ir.Module, target: Target, opt_level: int, *, extra: str = 
                 if not fn.is_declaration and fn.name not in cold:
                     fpm.run(fn, builder)
             builder.close()
+    if opt_level >= 2:
         ref = _drop_redundant_quieting(ref)
     return ref
 
