@@ -40,8 +40,9 @@ def _names(ty: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def make_engine(max_wasm_stack: int) -> wasmtime.Engine:
-    """A new wasmtime engine: the reference feature set, epoch interruption, and
-    ``max_wasm_stack`` bytes of wasm stack."""
+    """A new wasmtime engine: the reference feature set, epoch interruption,
+    ``max_wasm_stack`` bytes of wasm stack, and compilation on the calling thread (as
+    our engine's), so a case uses one core and ``-fork``/``-jobs`` scale by process."""
     config = wasmtime.Config()
     for name in ENABLED:
         setattr(config, name, True)
@@ -49,6 +50,7 @@ def make_engine(max_wasm_stack: int) -> wasmtime.Engine:
         setattr(config, name, False)
     config.epoch_interruption = True
     config.max_wasm_stack = max_wasm_stack
+    config.parallel_compilation = False
     return wasmtime.Engine(config)
 
 
