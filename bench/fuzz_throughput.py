@@ -7,7 +7,8 @@
    generation, exnfuzz (decode, validate, compile, then instantiate and run) and
    wasmtime, both engines measured in the same run.
 2. Runs the real target (atheris, instrumented) for S seconds in a subprocess and
-   reports its execs/s from the summary it prints.
+   reports its execs/s from the summary it prints, and its inputs/s counting the
+   repeats it skipped (inputs whose case it had already checked).
 
 The goal set for the target: at least 100 differential execs/s, with exnfuzz's share
 of the time no larger than wasmtime's.
@@ -43,10 +44,10 @@ def split(n: int) -> None:
     for warm in data[:10]:
         target.check_input(warm)
     target.STATS.__init__()  # type: ignore[misc]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for d in data:
         target.check_input(d)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     s = target.STATS.seconds
     ours, theirs = s["exnfuzz"], s["wasmtime"]
     print(f"{n} cases in {elapsed:.1f} s: {n / elapsed:.1f} differential execs/s (uninstrumented, one core)")
@@ -54,20 +55,27 @@ def split(n: int) -> None:
           f"wasmtime {1e3 * theirs / n:.2f} ms")
     print(f"  share of time: generate {100 * s['generate'] / elapsed:.0f}%, exnfuzz {100 * ours / elapsed:.0f}%, "
           f"wasmtime {100 * theirs / elapsed:.0f}%; exnfuzz/wasmtime = {ours / theirs:.2f}")
+    print(f"  CPU time / wall time = {cpu / elapsed:.2f} (1.00: one core)")
     engines: dict[int, Engine] = {}
     front, compiled = 0.0, 0.0
+    by_level: dict[int, list[float]] = {}
     for d in data:
         case = target.case_from_input(d)
         module = case.module
-        engine = engines.setdefault(case.config.opt_level, Engine(Config(opt_level=case.config.opt_level)))
+        level = case.config.opt_level
+        engine = engines.setdefault(level, Engine(Config(opt_level=level)))
         t0 = time.perf_counter()
         validate_module(decode_module(module))
         t1 = time.perf_counter()
         Module(engine, module)
         t2 = time.perf_counter()
         front, compiled = front + t1 - t0, compiled + t2 - t1
+        by_level.setdefault(level, []).append(t2 - t1 - (t1 - t0))
     print(f"  exnfuzz per case: decode+validate {1e3 * front / n:.2f} ms, compile {1e3 * (compiled - front) / n:.2f}"
           f" ms, instantiate+run+host {1e3 * (ours - compiled) / n:.2f} ms")
+    print("  exnfuzz compile by opt_level: " + ", ".join(
+        f"{level}: {1e3 * sum(times) / len(times):.1f} ms ({len(times)} cases)"
+        for level, times in sorted(by_level.items())))
 
 
 def instrumented(seconds: int) -> None:
@@ -78,9 +86,12 @@ def instrumented(seconds: int) -> None:
         out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=seconds + 120)
     summary = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("exceptions:")]
     print("real target (atheris, instrumented):", summary[-1] if summary else "no summary:\n" + out.stderr[-2000:])
-    rate = re.search(r"\(([\d.]+)/s\)", summary[-1]) if summary else None
-    if rate:
-        print(f"  {rate.group(1)} differential execs/s against a goal of 100")
+    counts = re.search(r"(\d+) differential execs in (\d+) s \(([\d.]+)/s\).*; (\d+) repeats skipped",
+                       summary[-1]) if summary else None
+    if counts:
+        execs, seconds, rate, repeats = counts.groups()
+        print(f"  {rate} differential execs/s against a goal of 100; with the {repeats} repeats skipped, "
+              f"{(int(execs) + int(repeats)) / max(int(seconds), 1):.1f} inputs/s")
 
 
 def main() -> None:
