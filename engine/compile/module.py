@@ -3,18 +3,24 @@
 The IR module exports two symbols with the wasm calling convention:
 
 * ``instantiate(vmctx)`` -- the module's whole instantiation work as compiled code:
-  allocate defined globals, functions' records, memory and tables; evaluate global
+  allocate the records of the defined functions, tables, memory and tags and the
+  defined globals' cells (one block, see :class:`OwnedBlock`); evaluate global
   initialisers and element items; apply active segments (trapping when out of
   bounds) and drop them; run the start function.  The Python runtime only allocates
   the :class:`~engine.compile.layout.VMContext` and its index-space arrays and binds
   the imports before calling it.
 * ``release(vmctx)`` -- free what ``instantiate`` allocated (C calling convention).
 
+Both stay about the same size however many functions, tables, tags and globals the
+module defines: the records' compile-time contents are one constant, and loops fill
+in the rest.
+
 Wasm functions themselves are internal: they are reached through the function
 records ``instantiate`` fills in, so LLVM may inline and specialise freely.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -24,10 +30,10 @@ from ..syntax.module import Module, SegmentMode
 from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
 from .helpers import HELPERS, libc
-from .layout import (MAX_PAGES, PAGE_SIZE, FuncRecord, MemoryRecord, RootKind, Segment, StoreState,
-                     TableRecord, TagRecord, VMContext)
+from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, RootKind, Segment,
+                     StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
-from .types import (I8, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
+from .types import (I1, I8, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
                     wasm_function_type)
 
 INSTANTIATE = "instantiate"
@@ -35,6 +41,9 @@ RELEASE = "release"
 _NO_TABLE_MAX = 0xFFFF_FFFF
 ROOT_ADD = ir.FunctionType(ir.VoidType(), [PTR, I64T, PTR])
 """``void root_add(StoreState*, i64 kind, void* address)``."""
+_INDEX_SPACES = {VMContext.FUNCS: ExternKind.FUNC, VMContext.TABLES: ExternKind.TABLE,
+                 VMContext.TAGS: ExternKind.TAG, VMContext.GLOBALS: ExternKind.GLOBAL}
+"""The instance context's index-space arrays (imports first) and their kinds."""
 
 
 def _holds_exnref(t: ValType) -> bool:
@@ -48,6 +57,99 @@ class CompileOptions:
     opt_level: int = 2
     fuel: bool = False
     epoch_interruption: bool = False
+
+
+def _for_each(b: ir.IRBuilder, n: int, body: Callable[[ir.Value], None]) -> None:
+    """Emit ``body(k)`` for ``k`` from 0 to ``n - 1`` (``n >= 1``, known when compiling)
+    as one loop; the builder is left after it."""
+    before = b.block
+    loop = b.function.append_basic_block("each")
+    done = b.function.append_basic_block("each.done")
+    b.branch(loop)
+    b.position_at_end(loop)
+    k = b.phi(I64T)
+    k.add_incoming(I64T(0), before)
+    body(k)
+    following = b.add(k, I64T(1))
+    k.add_incoming(following, b.block)
+    b.cbranch(b.icmp_unsigned("<", following, I64T(n)), loop, done)
+    b.position_at_end(done)
+
+
+_Record = FuncRecord | TableRecord | MemoryRecord | TagRecord
+
+
+def _record(layout: type[_Record], fields: dict[_Record, ir.Value]) -> list[ir.Value]:
+    """A record's compile-time contents, in its layout's order."""
+    return [fields[field] for field in layout]
+
+
+class OwnedBlock:
+    """The one allocation ``instantiate`` makes for the module's defined entities: the
+    function records, the table records, the memory's record, the tag records and, last,
+    the global cells, each kind an array.  Its address goes in
+    :attr:`~engine.compile.layout.VMContext.OWNED` and ``release`` frees it whole.
+
+    Only compiled code knows this layout: the runtime reaches every record through the
+    index-space arrays, as it does imported ones, and never frees one on its own.  Each
+    record still has an address of its own, so a defined tag's record identifies the
+    tag in its instance alone.  :attr:`template` holds what is known when compiling
+    (code pointers, type indices, limits) for all but the cells, which start zeroed."""
+
+    KINDS = (VMContext.FUNCS, VMContext.TABLES, VMContext.MEMORY, VMContext.TAGS, VMContext.GLOBALS)
+
+    def __init__(self, mc: ModuleCompiler) -> None:
+        m = mc.module
+        functions = mc.functions[mc.n_imported_funcs:]
+        records = {
+            VMContext.FUNCS: [_record(FuncRecord, {
+                FuncRecord.CODE: fn, FuncRecord.VMCTX: PTR(None), FuncRecord.TYPE_ID: I64T(f.type_idx),
+            }) for fn, f in zip(functions, m.funcs)],
+            VMContext.TABLES: [_record(TableRecord, {
+                TableRecord.ELEMS: PTR(None), TableRecord.SIZE: I64T(t.type.limits.min),
+                TableRecord.MAX: I64T(_NO_TABLE_MAX if t.type.limits.max is None else t.type.limits.max),
+            }) for t in m.tables],
+            VMContext.MEMORY: [_record(MemoryRecord, {
+                MemoryRecord.BASE: PTR(None), MemoryRecord.SIZE: I64T(mem.type.limits.min * PAGE_SIZE),
+                MemoryRecord.MAX_PAGES: I64T(MAX_PAGES if mem.type.limits.max is None
+                                             else mem.type.limits.max),
+            }) for mem in m.mems],
+            VMContext.TAGS: [_record(TagRecord, {TagRecord.TYPE_ID: I64T(tag.type.type_idx)})
+                             for tag in m.tags],
+        }
+        self.slots = {VMContext.FUNCS: len(FuncRecord), VMContext.TABLES: len(TableRecord),
+                      VMContext.MEMORY: len(MemoryRecord), VMContext.TAGS: len(TagRecord),
+                      VMContext.GLOBALS: 1}
+        self.count = {kind: len(records[kind]) for kind in records} | {VMContext.GLOBALS: len(m.globals)}
+        self.start: dict[VMContext, int] = {}
+        self.size = 0
+        for kind in self.KINDS:
+            self.start[kind] = self.size
+            self.size += SLOT * self.slots[kind] * self.count[kind]
+        # The cells come last, so the template covers everything before them.
+        self.template = [value for kind in self.KINDS[:-1] for record in records[kind] for value in record]
+
+    def region(self, b: ir.IRBuilder, block: ir.Value, kind: VMContext) -> ir.Value:
+        """The array of ``kind``'s records (or cells) in ``block``."""
+        return field_ptr(b, block, self.start[kind])
+
+    def record(self, b: ir.IRBuilder, region: ir.Value, kind: VMContext, k: ir.Value) -> ir.Value:
+        """Record ``k`` of ``kind``'s ``region``."""
+        return b.gep(region, [k], source_etype=ir.ArrayType(I64T, self.slots[kind]))
+
+    def address(self, b: ir.IRBuilder, block: ir.Value, kind: VMContext, k: int) -> ir.Value:
+        """Record ``k`` of ``kind`` in ``block``, ``k`` known when compiling."""
+        return field_ptr(b, block, self.start[kind] + SLOT * self.slots[kind] * k)
+
+    def template_constant(self, module: ir.Module) -> ir.GlobalVariable:
+        """:attr:`template` as an internal constant of ``module``."""
+        types = [PTR if isinstance(v.type, ir.PointerType) else I64T for v in self.template]
+        constant = ir.Constant(ir.LiteralStructType(types), self.template)
+        template = ir.GlobalVariable(module, constant.type, "owned_template")
+        template.initializer = constant
+        template.global_constant = True
+        template.linkage = "internal"
+        return template
 
 
 class ModuleCompiler:
@@ -70,6 +172,7 @@ class ModuleCompiler:
             fn.linkage = "internal"
             self.functions.append(fn)
         self._helpers: dict[str, ir.Function] = {}
+        self.owned = OwnedBlock(self)
         self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", I32T(1), I32T(2000)])
         # Type-based alias tags: linear memory never overlaps the engine's records, so
         # stores to memory do not force reloading a memory's base and size in loops.
@@ -110,7 +213,7 @@ class ModuleCompiler:
     def emit_release(self) -> None:
         """``void release(vmctx)``: free what ``instantiate`` allocated (null-safe, so it
         also cleans up after an instantiation that trapped half-way)."""
-        m = self.module
+        m, owned = self.module, self.owned
         fn = ir.Function(self.ir_module, ir.FunctionType(ir.VoidType(), [PTR]), RELEASE)
         vmctx = fn.args[0]
         b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -119,22 +222,22 @@ class ModuleCompiler:
         def field(base: ir.Value, offset: int) -> ir.Value:
             return b.load(field_ptr(b, base, offset), typ=PTR)
 
-        def free_record(record: ir.Value, owned_field: int | None) -> None:
-            with b.if_then(b.icmp_unsigned("!=", record, PTR(None))):
-                if owned_field is not None:
-                    b.call(free, [field(record, owned_field)])
-                b.call(free, [record])
+        if owned.size:
+            block = field(vmctx, VMContext.OWNED.offset)
+            if m.mems or m.tables:
+                # Null when the stack check trapped before anything was allocated.
+                with b.if_then(b.icmp_unsigned("!=", block, PTR(None))):
+                    if m.mems:
+                        memory = owned.address(b, block, VMContext.MEMORY, 0)
+                        b.call(free, [field(memory, MemoryRecord.BASE.offset)])
+                    if m.tables:
+                        tables = owned.region(b, block, VMContext.TABLES)
 
-        imported = {k: len(m.imported(k)) for k in ExternKind}
-        if m.globals:
-            b.call(free, [field(field(vmctx, VMContext.GLOBALS.offset), 8 * imported[ExternKind.GLOBAL])])
-        if m.funcs:
-            b.call(free, [field(field(vmctx, VMContext.FUNCS.offset), 8 * self.n_imported_funcs)])
-        if m.mems:
-            free_record(field(vmctx, VMContext.MEMORY.offset), MemoryRecord.BASE.offset)
-        for i in range(len(m.tables)):
-            tables = field(vmctx, VMContext.TABLES.offset)
-            free_record(field(tables, 8 * (imported[ExternKind.TABLE] + i)), TableRecord.ELEMS.offset)
+                        def free_elements(k: ir.Value) -> None:
+                            record = owned.record(b, tables, VMContext.TABLES, k)
+                            b.call(free, [field(record, TableRecord.ELEMS.offset)])
+                        _for_each(b, len(m.tables), free_elements)
+            b.call(free, [block])
         if m.elems:
             segments = field(vmctx, VMContext.ELEM_SEGMENTS.offset)
             with b.if_then(b.icmp_unsigned("!=", segments, PTR(None))):
@@ -143,9 +246,6 @@ class ModuleCompiler:
                 b.call(free, [segments])
         if m.datas:
             b.call(free, [field(vmctx, VMContext.DATA_SEGMENTS.offset)])
-        for i in range(len(m.tags)):
-            tags = field(vmctx, VMContext.TAGS.offset)
-            b.call(free, [field(tags, 8 * (imported[ExternKind.TAG] + i))])
         b.ret_void()
 
 
@@ -157,6 +257,9 @@ class _Initializer(FunctionTranslator):
 
     def __init__(self, mc: ModuleCompiler, fn: ir.Function) -> None:
         self.known: dict[object, ir.Value] = {}
+        self.block: ir.Value | None = None
+        self.imported = {field: len(mc.module.imported(kind)) for field, kind in _INDEX_SPACES.items()}
+        """How many entries of each index space are imported (they come first)."""
         super().__init__(mc, fn, FuncType((), ()))
 
     def consume_fuel(self) -> None:
@@ -166,9 +269,10 @@ class _Initializer(FunctionTranslator):
         n = I64T(count) if isinstance(count, int) else count
         return self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
 
-    # What ``instantiate`` itself stores in the instance context it uses as it is,
-    # without loading it back.  The stores happen in straight-line code (traps only
-    # leave it), so each value dominates every later use.
+    # ``instantiate`` uses what it stores in the instance context, and the addresses of
+    # the records in its block, as they are instead of loading them back.  It is
+    # straight-line code (traps only leave it, its loops come back to it), so each value
+    # dominates every later use.
 
     def instance_array(self, field: VMContext) -> ir.Value:
         known = self.known.get(field)
@@ -176,18 +280,19 @@ class _Initializer(FunctionTranslator):
 
     def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> ir.Value:
         known = self.known.get((field, index))
+        imported = self.imported.get(field)
+        if known is None and self.block is not None and imported is not None and index >= imported:
+            known = self.known[(field, index)] = self.mc.owned.address(
+                self.builder, self.block, field, index - imported)
         return super().instance_slot(field, index, typ) if known is None else known
 
     def set_field(self, field: VMContext, value: ir.Value) -> None:
         self.store_field(self.vmctx, field.offset, value)
         self.known[field] = value
 
-    def set_slot(self, field: VMContext, index: int, value: ir.Value) -> None:
-        self.store_slot(self.instance_array(field), index, value)
-        self.known[(field, index)] = value
-
-    def store_slot(self, array: ir.Value, index: int, value: ir.Value) -> None:
-        self.builder.store(value, self.builder.gep(array, [I64T(index)], source_etype=I64T))
+    def store_slot(self, array: ir.Value, index: int | ir.Value, value: ir.Value) -> None:
+        idx = I64T(index) if isinstance(index, int) else index
+        self.builder.store(value, self.builder.gep(array, [idx], source_etype=I64T))
 
     def const_expr(self, expr: list) -> ir.Value:
         for ins in expr:
@@ -195,68 +300,83 @@ class _Initializer(FunctionTranslator):
         return self.stack.pop()
 
     def run(self) -> None:
-        mc, m, b = self.mc, self.mc.module, self.builder
-        imported = {k: len(m.imported(k)) for k in ExternKind}
-        if m.globals:
-            cells = self.calloc(len(m.globals), 8)
-            for i in range(len(m.globals)):
-                self.set_slot(VMContext.GLOBALS, imported[ExternKind.GLOBAL] + i,
-                              b.gep(cells, [I64T(i)], source_etype=I64T))
-        if m.funcs:
-            records = self.calloc(len(m.funcs), FuncRecord.size())
-            for i, f in enumerate(m.funcs):
-                record = b.gep(records, [I64T(i * len(FuncRecord))], source_etype=I64T)
-                self.store_field(record, FuncRecord.CODE.offset, mc.functions[mc.n_imported_funcs + i])
-                self.store_field(record, FuncRecord.VMCTX.offset, self.vmctx)
-                self.store_field(record, FuncRecord.TYPE_ID.offset,
-                                 self.instance_slot(VMContext.TYPE_IDS, f.type_idx, I64T))
-                self.set_slot(VMContext.FUNCS, mc.n_imported_funcs + i, record)
-        for mem in m.mems:
-            lim = mem.type.limits
-            record = self.calloc(1, MemoryRecord.size())
-            self.store_field(record, MemoryRecord.BASE.offset, self.calloc(lim.min * PAGE_SIZE + 1, 1))
-            self.store_field(record, MemoryRecord.SIZE.offset, I64T(lim.min * PAGE_SIZE))
-            self.store_field(record, MemoryRecord.MAX_PAGES.offset,
-                             I64T(MAX_PAGES if lim.max is None else lim.max))
-            self.set_field(VMContext.MEMORY, record)
-        for i, table in enumerate(m.tables):
-            lim = table.type.limits
-            record = self.calloc(1, TableRecord.size())
-            self.store_field(record, TableRecord.ELEMS.offset, self.calloc(lim.min + 1, 8))
-            self.store_field(record, TableRecord.SIZE.offset, I64T(lim.min))
-            self.store_field(record, TableRecord.MAX.offset,
-                             I64T(_NO_TABLE_MAX if lim.max is None else lim.max))
-            self.set_slot(VMContext.TABLES, imported[ExternKind.TABLE] + i, record)
-        self.init_tags(imported[ExternKind.TAG])
-        self.add_roots(imported)
+        m, b = self.mc.module, self.builder
+        self.allocate()
+        self.add_roots()
         for i, g in enumerate(m.globals):
             value = self.const_expr(g.init)
-            b.store(value, self.global_cell(imported[ExternKind.GLOBAL] + i))
+            b.store(value, self.global_cell(self.imported[VMContext.GLOBALS] + i))
         self.init_elems()
         self.init_datas()
         if m.start is not None:
             self.emit_call(self.callee(m.start), tail=False)
         self.translate([])
 
-    def init_tags(self, n_imported: int) -> None:
-        """One :class:`TagRecord` per defined tag: its address is the tag's identity,
-        distinct in every instance."""
-        m = self.mc.module
-        if not m.tags:
+    def allocate(self) -> None:
+        """Allocate the :class:`OwnedBlock`, copy its template in, fill in what depends
+        on the instance and point the index spaces and the memory field at it."""
+        owned, b = self.mc.owned, self.builder
+        if not owned.size:
             return
-        for i, tag in enumerate(m.tags):
-            record = self.calloc(1, TagRecord.size())
-            self.store_field(record, TagRecord.TYPE_ID.offset,
-                             self.instance_slot(VMContext.TYPE_IDS, tag.type.type_idx, I64T))
-            self.set_slot(VMContext.TAGS, n_imported + i, record)
+        block = self.calloc(1, owned.size)
+        if owned.template:
+            memcpy = self.intrinsic("llvm.memcpy.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, I1])
+            b.call(memcpy, [block, owned.template_constant(self.module),
+                            I64T(SLOT * len(owned.template)), I1(0)])
+        self.set_field(VMContext.OWNED, block)
+        type_ids = self.instance_array(VMContext.TYPE_IDS)
 
-    def add_roots(self, imported: dict[ExternKind, int]) -> None:
+        def resolve_type_id(record: ir.Value, offset: int) -> None:
+            # The template holds the module's type index; code compares canonical ids.
+            field = field_ptr(b, record, offset)
+            index = b.load(field, typ=I64T)
+            index.set_metadata("tbaa", self.mc.tbaa_record)
+            b.store(self.slot(type_ids, index, I64T), field).set_metadata("tbaa", self.mc.tbaa_record)
+
+        def function(record: ir.Value) -> None:
+            self.store_field(record, FuncRecord.VMCTX.offset, self.vmctx)
+            resolve_type_id(record, FuncRecord.TYPE_ID.offset)
+
+        def table(record: ir.Value) -> None:
+            size = self.load_field(record, TableRecord.SIZE.offset, I64T)
+            # One spare slot: realloc(p, 0) may free (see table_grow).
+            self.store_field(record, TableRecord.ELEMS.offset, self.calloc(b.add(size, I64T(1)), 8))
+
+        self.define(block, VMContext.FUNCS, function)
+        self.define(block, VMContext.TABLES, table)
+        self.define(block, VMContext.TAGS, lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset))
+        self.define(block, VMContext.GLOBALS)
+        for i, mem in enumerate(self.mc.module.mems):
+            record = owned.address(b, block, VMContext.MEMORY, i)
+            self.store_field(record, MemoryRecord.BASE.offset,
+                             self.calloc(mem.type.limits.min * PAGE_SIZE + 1, 1))
+            self.set_field(VMContext.MEMORY, record)
+        self.block = block
+
+    def define(self, block: ir.Value, kind: VMContext,
+               init: Callable[[ir.Value], None] | None = None) -> None:
+        """For each defined entity of ``kind`` (an index space): ``init`` its record in
+        ``block``, then point its slot in the index space at it."""
+        owned, b = self.mc.owned, self.builder
+        if not owned.count[kind]:
+            return
+        region = owned.region(b, block, kind)
+        slots = field_ptr(b, self.instance_array(kind), SLOT * self.imported[kind])
+
+        def each(k: ir.Value) -> None:
+            record = owned.record(b, region, kind, k)
+            if init is not None:
+                init(record)
+            self.store_slot(slots, k, record)
+        _for_each(b, owned.count[kind], each)
+
+    def add_roots(self) -> None:
         """Register the defined globals and tables that can hold an exnref with the
         store's collector, before any code can store one there."""
-        m, b = self.mc.module, self.builder
-        roots = [(RootKind.CELL, VMContext.GLOBALS, imported[ExternKind.GLOBAL] + i)
+        m, b, imported = self.mc.module, self.builder, self.imported
+        roots = [(RootKind.CELL, VMContext.GLOBALS, imported[VMContext.GLOBALS] + i)
                  for i, g in enumerate(m.globals) if _holds_exnref(g.type.type)]
-        roots += [(RootKind.TABLE, VMContext.TABLES, imported[ExternKind.TABLE] + i)
+        roots += [(RootKind.TABLE, VMContext.TABLES, imported[VMContext.TABLES] + i)
                   for i, t in enumerate(m.tables) if _holds_exnref(t.type.elem)]
         if not roots:
             return
