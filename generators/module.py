@@ -133,7 +133,7 @@ class CaseGenerator:
         """Our engine's optimisation level: mostly none, which compiles fastest, but every
         level is in the mix, since LLVM's optimiser can fold what the engine lowers (the
         bits of a NaN, say).  Drawn last, so a corpus input keeps its module."""
-        level = self.ch.weighted([(60, 0), (25, 1), (15, 2)])
+        level = self.ch.weighted([(75, 0), (15, 1), (10, 2)])
         self.ctx.features[f"opt_level {level}"] += 1
         return level
 
