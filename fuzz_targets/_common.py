@@ -10,9 +10,9 @@ drawn from a ``Pick`` function, so the same mutator runs under libFuzzer
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shlex
-import functools
 import sys
 from dataclasses import dataclass
 from typing import Callable

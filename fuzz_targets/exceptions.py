@@ -112,6 +112,7 @@ def case_from_input(data: bytes) -> Case:
 
 
 def case_digest(case: Case) -> bytes:
+    """What identifies a case's run: its module, host plan, invocations and config."""
     return hashlib.sha1(repr(case).encode()).digest()
 
 
