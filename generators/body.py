@@ -68,8 +68,10 @@ class BodyGenerator:
     """Writes the body of one function of ``ctx`` with type index ``type_idx``."""
 
     def __init__(self, ctx: "ModuleContext", choices: Choices, index: int, params: tuple[ValType, ...],
-                 results: tuple[ValType, ...], budget: int) -> None:
+                 results: tuple[ValType, ...], budget: int, *, throws: bool = False) -> None:
         self.ctx, self.ch = ctx, choices
+        self.throws = throws
+        """End in a ``throw`` instead of the results (for exports the host calls and catches)."""
         self.index = index
         self.locals: list[ValType] = list(params)
         self.nparams = len(params)
@@ -110,7 +112,14 @@ class BodyGenerator:
         self.labels = [Label(self.results)]
         self.fuel_tick()
         if not self.statements():
-            self.values(self.results)
+            if self.throws:
+                self.features["function ends in throw"] += 1
+                try:
+                    self.stmt_throw()
+                except Terminated:
+                    pass
+            else:
+                self.values(self.results)
         return self.locals[self.nparams:], self.code
 
     def fuel_tick(self) -> None:

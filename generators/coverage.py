@@ -32,7 +32,7 @@ REQUIRED = (
     "exnref through a block parameter", "exnref through a function parameter", "exnref through a function result",
     "throw inside a handler", "throw inside a loop", "throw_ref inside a handler", "call_indirect",
     "return_call", "return_call_indirect",
-    "host log", "host throw", "host call_export", "host rethrow", "host trap",
+    "host log", "host throw", "host call_export", "host rethrow", "host trap", "function ends in throw",
     "i32.div_s", "i64.rem_u", "unmasked address", "unreachable", "i32.trunc_f32_s",
     "opt_level 0", "opt_level 1", "opt_level 2",
     "i32.add", "f64.mul", "i64.load32_s", "f32.store", "global.set", "memory.grow", "select",

@@ -113,9 +113,12 @@ class CaseGenerator:
         self.globals()
         self.tables_and_memory()
         nimported = ctx.imported_funcs = len(self.host_funcs)
+        # An export the host calls and catches ends in a throw, so the host catches
+        # exceptions often enough to test an exnref held across a host scope.
+        caught = {f.action.export for f in self.host_funcs if isinstance(f.action, CallExport) and f.action.catch}
         for i, ft in enumerate(self.defined):
             generator = BodyGenerator(ctx, ch, nimported + i, ft.params, ft.results,
-                                      self.budget // len(self.defined) + 10)
+                                      self.budget // len(self.defined) + 10, throws=f"f{i}" in caught)
             locals_, body = generator.body()
             self.module.funcs.append(Func(ctx.type_index(ft.params, ft.results), locals_, body))
         self.count_signatures(defined_tags)
