@@ -48,6 +48,7 @@ if __name__ == "__main__":
         import generators  # noqa: F401
         import oracles.differential  # noqa: F401
 
+from engine.compile import faults  # noqa: E402
 from fuzz_targets._common import run_fuzzer  # noqa: E402
 from generators import Choices, generate_case  # noqa: E402
 from oracles import report  # noqa: E402
@@ -112,8 +113,9 @@ def case_from_input(data: bytes) -> Case:
 
 
 def case_digest(case: Case) -> bytes:
-    """What identifies a case's run: its module, host plan, invocations and config."""
-    return hashlib.sha1(repr(case).encode()).digest()
+    """What identifies a case's run: its module, host plan, invocations and config, and
+    the engine faults planted (tests plant them mid-process; they change the outcome)."""
+    return hashlib.sha1(repr((case, sorted(faults.active))).encode()).digest()
 
 
 def check_input(data: bytes) -> Differential:
