@@ -105,7 +105,7 @@ class Heap:
 
     def __init__(self, code: jit.CompiledCode) -> None:
         self.code = code
-        self.state = native.slots(len(StoreState))
+        self.state = native.slots(StoreState.size() // 8)
         self.store = native.address(self.state)
         self.state[StoreState.EXN_ALLOC] = code[EXN_ALLOC]
         self.state[StoreState.ROOT_ADD] = code[ROOT_ADD]

@@ -24,10 +24,11 @@ from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
 from . import exceptions as exc
 from . import memory as mem
+from .callconv import WASM_CC, Signature, spill_offset
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
 from .numeric import lower_const, lower_numeric
-from .types import (I32T, I64T, PTR, WASM_CC, callable_pointer, field_ptr, llvm_type,
-                    result_type, wasm_function_type, zero)
+from .types import (I32T, I64T, PTR, callable_pointer, field_ptr, from_slot, llvm_type, to_slot,
+                    zero)
 
 if TYPE_CHECKING:
     from .module import ModuleCompiler
@@ -69,6 +70,7 @@ class FunctionTranslator:
         self.target = mc.target
         self.fn = fn
         self.ft = ft
+        self.signature = mc.signature(ft)
         self.builder = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.entry_block = self.builder.block
         self._fixed: dict[object, ir.Value] = {}
@@ -81,11 +83,12 @@ class FunctionTranslator:
         self._unwind_bb: ir.Block | None = None
         self.locals: list[tuple[ir.Value, ValType]] = []
         b = self.builder
+        self.store_state = self.load_field(self.vmctx, VMContext.STORE.offset, PTR, "store")
+        params = self.take_params()
         for i, t in enumerate(list(self.ft.params) + list(local_types)):
             slot = b.alloca(llvm_type(t), name=f"local{i}")
-            b.store(self.fn.args[1 + i] if i < len(self.ft.params) else zero(t), slot)
+            b.store(params[i] if i < len(params) else zero(t), slot)
             self.locals.append((slot, t))
-        self.store_state = self.load_field(self.vmctx, VMContext.STORE.offset, PTR, "store")
         self.frames.append(Frame("func", (), self.ft.results, 0,
                                  self.fn.append_basic_block("return")))
         self.check_stack()
@@ -176,7 +179,7 @@ class FunctionTranslator:
             self._unwind_bb = self.fn.append_basic_block("unwind")
             saved = self.builder.block
             self.builder.position_at_end(self._unwind_bb)
-            rt = result_type(self.ft)
+            rt = self.signature.result_type
             self.builder.ret(self.builder.insert_value(ir.Constant(rt, ir.Undefined), I32T(1), 0))
             self.builder.position_at_end(saved)
         return self._unwind_bb
@@ -390,11 +393,44 @@ class FunctionTranslator:
             b.unreachable()
             return
         values = self.merge(self.frames[0])
-        agg = ir.Constant(result_type(self.ft), ir.Undefined)
-        agg = b.insert_value(agg, I32T(0), 0)
-        for i, v in enumerate(values):
-            agg = b.insert_value(agg, v, i + 1)
+        sig = self.signature
+        for k, i in enumerate(sig.spilled_results):
+            self.store_field(self.store_state, spill_offset(k), to_slot(b, values[i]))
+        agg = b.insert_value(ir.Constant(sig.result_type, ir.Undefined), I32T(0), 0)
+        for k, i in enumerate(sig.register_results):
+            agg = b.insert_value(agg, values[i], k + 1)
         b.ret(agg)
+
+    # The calling convention's spill area (see :mod:`.callconv`).
+
+    def take_params(self) -> list[ir.Value]:
+        """This function's parameters: from its arguments and the spill area."""
+        sig = self.signature
+        params: list[ir.Value | None] = [None] * len(self.ft.params)
+        for k, i in enumerate(sig.register_params):
+            params[i] = self.fn.args[1 + k]
+        for k, i in enumerate(sig.spilled_params):
+            slot = self.load_field(self.store_state, spill_offset(k), I64T)
+            params[i] = from_slot(self.builder, slot, llvm_type(self.ft.params[i]))
+        return params  # type: ignore[return-value]
+
+    def pass_args(self, sig: Signature, args: list[ir.Value]) -> list[ir.Value]:
+        """Spill what of ``args`` a call of ``sig`` passes in the area; the rest are the
+        call's register arguments."""
+        for k, i in enumerate(sig.spilled_params):
+            self.store_field(self.store_state, spill_offset(k), to_slot(self.builder, args[i]))
+        return [args[i] for i in sig.register_params]
+
+    def take_results(self, sig: Signature, result: ir.Value) -> list[ir.Value]:
+        """The results of a call of ``sig`` that returned ``result`` with status 0."""
+        b = self.builder
+        values: list[ir.Value | None] = [None] * len(sig.ft.results)
+        for k, i in enumerate(sig.register_results):
+            values[i] = b.extract_value(result, k + 1)
+        for k, i in enumerate(sig.spilled_results):
+            slot = self.load_field(self.store_state, spill_offset(k), I64T)
+            values[i] = from_slot(b, slot, llvm_type(sig.ft.results[i]))
+        return values  # type: ignore[return-value]
 
     def _br(self, depth: int) -> None:
         self.branch(depth)
@@ -442,12 +478,13 @@ class FunctionTranslator:
 
     def record_callee(self, record: ir.Value, ft: FuncType) -> tuple[ir.Value, ir.Value, FuncType]:
         code = callable_pointer(self.builder, self.load_field(record, FuncRecord.CODE.offset, PTR),
-                                wasm_function_type(ft))
+                                self.mc.signature(ft).function_type)
         return code, self.load_field(record, FuncRecord.VMCTX.offset, PTR, "callee_vmctx"), ft
 
     def emit_call(self, target: tuple[ir.Value, ir.Value, FuncType], tail: bool) -> None:
         code, vmctx, ft = target
-        args = [vmctx] + self.pop(len(ft.params))
+        sig = self.mc.signature(ft)
+        args = [vmctx] + self.pass_args(sig, self.pop(len(ft.params)))
         b = self.builder
         if tail:
             result = b.call(code, args, cconv=WASM_CC, tail="musttail")
@@ -458,8 +495,7 @@ class FunctionTranslator:
         # a loop, or unbounded recursion would spin forever instead of exhausting the stack.
         result = b.call(code, args, cconv=WASM_CC, tail="notail")
         self.check_status(b.extract_value(result, 0))
-        for i in range(len(ft.results)):
-            self.stack.append(b.extract_value(result, i + 1))
+        self.stack.extend(self.take_results(sig, result))
 
     def check_status(self, status: ir.Value) -> None:
         cont = self.fn.append_basic_block("call_ok")

@@ -10,7 +10,8 @@ Python runtime reads and writes them with ``ctypes`` at the same offsets the IR 
   an importer and its exporter point at the very same record.
 * :class:`StoreState` -- one per store, shared by every instance in it: the unwinding
   state (why a call is unwinding, the trap code, the in-flight exception), fuel, the
-  epoch deadline and the native stack limit.
+  epoch deadline, the native stack limit, and the spill area through which calls pass
+  the parameters and results that do not fit in registers.
 * :class:`HostContext` -- the context of a function defined in Python.
 * :class:`MemoryRecord`, :class:`TableRecord`, :class:`FuncRecord` -- what a memory,
   a table and a function reference point at.  A ``funcref`` value is a
@@ -19,6 +20,8 @@ Python runtime reads and writes them with ``ctypes`` at the same offsets the IR 
 from __future__ import annotations
 
 import enum
+
+from ..binary.decode import MAX_PARAMS, MAX_RESULTS
 
 SLOT = 8
 
@@ -68,6 +71,16 @@ class StoreState(_Layout):
     ROOT_COUNT = 16
     ROOT_CAPACITY = 17
     ROOT_ADD = 18        # void (*)(StoreState*, i64 kind, void* address): append a Root
+    SPILL = 19           # first of SPILL_SLOTS slots: a call's values beyond the registers
+
+    @classmethod
+    def size(cls) -> int:
+        return (cls.SPILL + SPILL_SLOTS) * SLOT
+
+
+SPILL_SLOTS = max(MAX_PARAMS, MAX_RESULTS)
+"""Slots in the store's spill area (see :mod:`~engine.compile.callconv`): as many as a
+function type may have parameters or results (the decoder's limits, wasmtime's)."""
 
 
 class MemoryRecord(_Layout):

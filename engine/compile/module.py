@@ -33,8 +33,8 @@ from .helpers import HELPERS, libc
 from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, RootKind, Segment,
                      StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
-from .types import (I1, I8, I32T, I64T, PTR, WASM_CC, callable_pointer, declare, field_ptr,
-                    wasm_function_type)
+from .callconv import WASM_CC, Signature, signature
+from .types import I1, I8, I32T, I64T, PTR, callable_pointer, declare, field_ptr
 
 INSTANTIATE = "instantiate"
 RELEASE = "release"
@@ -166,7 +166,7 @@ class ModuleCompiler:
         self.n_imported_funcs = len(module.imported(ExternKind.FUNC))
         self.functions: list[ir.Function | None] = [None] * self.n_imported_funcs
         for i, f in enumerate(module.funcs):
-            fn = ir.Function(self.ir_module, wasm_function_type(module.types[f.type_idx]),
+            fn = ir.Function(self.ir_module, self.signature(module.types[f.type_idx]).function_type,
                              f"wasm_func_{self.n_imported_funcs + i}")
             fn.calling_convention = WASM_CC
             fn.linkage = "internal"
@@ -183,6 +183,10 @@ class ModuleCompiler:
     def _tbaa_tag(self, root: ir.MDValue, name: str) -> ir.MDValue:
         scalar = self.ir_module.add_metadata([name, root, I64T(0)])
         return self.ir_module.add_metadata([scalar, scalar, I64T(0)])
+
+    def signature(self, ft: FuncType) -> Signature:
+        """How calls of ``ft`` pass their values on this target (see :mod:`.callconv`)."""
+        return signature(ft, self.target.registers)
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return declare(self.ir_module, name, ir.FunctionType(ret, args))
@@ -206,7 +210,7 @@ class ModuleCompiler:
     # -- instantiation -----------------------------------------------------------------
 
     def emit_instantiate(self) -> None:
-        fn = ir.Function(self.ir_module, wasm_function_type(FuncType((), ())), INSTANTIATE)
+        fn = ir.Function(self.ir_module, self.signature(FuncType((), ())).function_type, INSTANTIATE)
         fn.calling_convention = WASM_CC
         _Initializer(self, fn).run()
 

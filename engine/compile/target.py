@@ -1,7 +1,8 @@
 """The one place that describes a code-generation target.
 
 Everything target-specific the code generator needs -- triple, data layout, byte
-order, pointer size -- comes from a :class:`Target`.  Wasm linear memory is
+order, pointer size, how many values a call passes in registers -- comes from a
+:class:`Target`.  Wasm linear memory is
 little-endian on every target, so on a big-endian target each linear-memory
 access byte-swaps; engine-internal state (globals, payloads, the instance context)
 stays in native order.
@@ -12,6 +13,40 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import llvmlite.binding as llvm
+
+
+@dataclass(frozen=True)
+class Registers:
+    """How many wasm values a ``tailcc`` call passes, and returns, in registers on a
+    target, by register class (integers and references share one class, ``f32`` and
+    ``f64`` the other).  The wasm calling convention
+    (:mod:`~engine.compile.callconv`) passes no more than these in registers and the
+    rest through the store's spill area, so that no call ever has a stack argument or
+    a return value in memory.
+
+    The figures are LLVM 22's, measured per target (``tests/test_callconv.py`` checks
+    them against the code LLVM generates): integer parameters besides the instance
+    context (x86-64 RDI..R9; aarch64 X0..X7; s390x R2..R6); float parameters
+    (XMM0-7; V0-7; F0/F2/F4/F6); integer results besides the ``i32`` status (RAX, RDX,
+    RCX; X0..X7; R2..R5); float results (XMM0-2, because x86-64 returns further ones
+    on the x87 stack, which quiets signalling NaNs; V0-7; F0/F2/F4/F6)."""
+
+    int_params: int
+    float_params: int
+    int_results: int
+    float_results: int
+
+
+REGISTERS = {
+    "x86_64": Registers(int_params=5, float_params=8, int_results=2, float_results=3),
+    "aarch64": Registers(int_params=7, float_params=8, int_results=7, float_results=8),
+    "s390x": Registers(int_params=4, float_params=4, int_results=3, float_results=4),
+}
+"""Per architecture (the triple's first component)."""
+
+
+class UnsupportedTarget(ValueError):
+    """A triple whose architecture the code generator does not describe."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +83,19 @@ class Target:
             if spec.startswith(("p:", "p0:")):
                 return int(spec.split(":")[1]) // 8
         return 8
+
+    @property
+    def arch(self) -> str:
+        return self.triple.split("-", 1)[0]
+
+    @property
+    def registers(self) -> Registers:
+        """What a call passes in registers here (see :class:`Registers`)."""
+        registers = REGISTERS.get(self.arch)
+        if registers is None:
+            raise UnsupportedTarget(f"no calling convention for architecture {self.arch!r} "
+                                    f"(supported: {', '.join(REGISTERS)})")
+        return registers
 
     @property
     def is_host(self) -> bool:

@@ -7,7 +7,8 @@ wherever it is defined.
 
 * ``entry_<sig>(code, vmctx, buf) -> i32`` (C): how Python calls a wasm function --
   arguments are read from ``buf`` (one 8-byte slot each), the results written back to
-  it, and the unwind status returned.
+  it, and the unwind status returned.  Like every caller it passes the values beyond
+  the registers through the store's spill area (see :mod:`.callconv`).
 * ``host_<sig>(hostctx, params...)`` (wasm convention): what a host function's
   :class:`~engine.compile.layout.FuncRecord` points at.  It spills the arguments into
   a buffer and calls the C callback stored in ``hostctx`` (a
@@ -26,8 +27,10 @@ import llvmlite.ir as ir
 
 from ..syntax.module import Module
 from ..syntax.types import ExternKind, FuncType, ValType
+from .callconv import Signature, signature, spill_offset
 from .layout import HostContext, StoreState, VMContext
-from .types import I32T, PTR, declare, llvm_type, result_type
+from .target import Target
+from .types import I32T, PTR, declare, llvm_type
 
 NO_PARAMS = FuncType((), ())
 """The signature of ``instantiate``, which Python calls like any wasm function."""
@@ -101,15 +104,24 @@ def _function(header: str, blocks: dict[str, list[str]]) -> str:
     return f"{header} {{\n{body}}}\n"
 
 
-def entry_text(ft: FuncType) -> str:
-    """The definition of ``ft``'s entry trampoline."""
+def _spill_slot(store: str, k: int, name: str) -> tuple[list[str], str]:
+    """Lines computing the address of slot ``k`` of ``store``'s spill area, and it."""
+    return _field(store, spill_offset(k), name)
+
+
+def _buf_slot(i: int, name: str) -> list[str]:
+    return [f"%{name} = getelementptr i64, ptr %buf, i64 {i}"]
+
+
+def entry_text(sig: Signature) -> str:
+    """The definition of the entry trampoline of ``sig``'s signature."""
+    ft = sig.ft
     entry: list[str] = []
     args = ""
-    for i, t in enumerate(ft.params):
-        convert, arg = _from_slot(f"%arg{i}.slot", t, f"arg{i}")
-        entry += [f"%arg{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
-                  f"%arg{i}.slot = load i64, ptr %arg{i}.ptr", *convert]
-        args += f", {llvm_type(t)} {arg}"
+    for i in sig.register_params:
+        convert, arg = _from_slot(f"%arg{i}.slot", ft.params[i], f"arg{i}")
+        entry += [*_buf_slot(i, f"arg{i}.ptr"), f"%arg{i}.slot = load i64, ptr %arg{i}.ptr", *convert]
+        args += f", {llvm_type(ft.params[i])} {arg}"
     # The outermost entry into wasm sets the stack limit from its own frame address, so
     # the budget holds however deep the Python stack already is; nested entries (host
     # code calling back into wasm) keep the outer limit.  The frame address is also the
@@ -129,40 +141,57 @@ def entry_text(ft: FuncType) -> str:
              f"store i64 %new.limit, ptr {limit_ptr}",
              f"store i64 %frame.int, ptr {top_ptr}",
              "br label %call"]
-    rt = str(result_type(ft))
-    call = [f"%result = call tailcc {rt} %code(ptr %vmctx{args})",
-            "br i1 %outermost, label %leave, label %done"]
+    rt = str(sig.result_type)
+    call: list[str] = []
+    for k, i in enumerate(sig.spilled_params):
+        spill_lines, spill_ptr = _spill_slot("%store", k, f"spill{k}.ptr")
+        call += [*_buf_slot(i, f"arg{i}.ptr"), f"%arg{i}.slot = load i64, ptr %arg{i}.ptr",
+                 *spill_lines, f"store i64 %arg{i}.slot, ptr {spill_ptr}"]
+    call += [f"%result = call tailcc {rt} %code(ptr %vmctx{args})",
+             "br i1 %outermost, label %leave, label %done"]
     leave = [f"store i64 0, ptr {limit_ptr}", f"store i64 0, ptr {top_ptr}", "br label %done"]
     done: list[str] = []
-    for i, t in enumerate(ft.results):
-        convert, slot = _to_slot(f"%res{i}", t, f"res{i}.slot")
-        done += [f"%res{i} = extractvalue {rt} %result, {i + 1}", *convert,
-                 f"%res{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
-                 f"store i64 {slot}, ptr %res{i}.ptr"]
+    for k, i in enumerate(sig.register_results):
+        convert, slot = _to_slot(f"%res{i}", ft.results[i], f"res{i}.slot")
+        done += [f"%res{i} = extractvalue {rt} %result, {k + 1}", *convert,
+                 *_buf_slot(i, f"res{i}.ptr"), f"store i64 {slot}, ptr %res{i}.ptr"]
+    for k, i in enumerate(sig.spilled_results):
+        spill_lines, spill_ptr = _spill_slot("%store", k, f"rspill{k}.ptr")
+        done += [*spill_lines, f"%res{i}.slot = load i64, ptr {spill_ptr}",
+                 *_buf_slot(i, f"res{i}.ptr"), f"store i64 %res{i}.slot, ptr %res{i}.ptr"]
     done += [f"%status = extractvalue {rt} %result, 0", "ret i32 %status"]
     return _function(f'define i32 @"{entry_symbol(ft)}"(ptr %code, ptr %vmctx, ptr %buf)',
                      {"entry": entry, "enter": enter, "call": call, "leave": leave, "done": done})
 
 
-def host_stub_text(ft: FuncType) -> str:
-    """The definition of ``ft``'s host stub."""
-    rt = str(result_type(ft))
-    params = "".join(f", {llvm_type(t)} %p{i}" for i, t in enumerate(ft.params))
-    lines = [f"%buf = alloca i64, i32 {max(len(ft.params), len(ft.results), 1)}"]
-    for i, t in enumerate(ft.params):
-        convert, slot = _to_slot(f"%p{i}", t, f"p{i}.slot")
-        lines += [*convert, f"%p{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
-                  f"store i64 {slot}, ptr %p{i}.ptr"]
+def host_stub_text(sig: Signature) -> str:
+    """The definition of the host stub of ``sig``'s signature."""
+    ft = sig.ft
+    rt = str(sig.result_type)
+    params = "".join(f", {llvm_type(ft.params[i])} %p{i}" for i in sig.register_params)
+    store_lines, store_ptr = _field("%hostctx", HostContext.STORE.offset, "store.ptr")
+    lines = [f"%buf = alloca i64, i32 {max(len(ft.params), len(ft.results), 1)}",
+             *store_lines, f"%store = load ptr, ptr {store_ptr}"]
+    for i in sig.register_params:
+        convert, slot = _to_slot(f"%p{i}", ft.params[i], f"p{i}.slot")
+        lines += [*convert, *_buf_slot(i, f"p{i}.ptr"), f"store i64 {slot}, ptr %p{i}.ptr"]
+    for k, i in enumerate(sig.spilled_params):
+        spill_lines, spill_ptr = _spill_slot("%store", k, f"spill{k}.ptr")
+        lines += [*spill_lines, f"%p{i}.slot = load i64, ptr {spill_ptr}",
+                  *_buf_slot(i, f"p{i}.ptr"), f"store i64 %p{i}.slot, ptr %p{i}.ptr"]
     callback_lines, callback_ptr = _field("%hostctx", HostContext.CALLBACK.offset, "callback.ptr")
     lines += [*callback_lines, f"%callback = load ptr, ptr {callback_ptr}",
               "%status = call i32 %callback(ptr %hostctx, ptr %buf)",
               f"%agg0 = insertvalue {rt} undef, i32 %status, 0"]
-    for i, t in enumerate(ft.results):
-        convert, value = _from_slot(f"%res{i}.slot", t, f"res{i}")
-        lines += [f"%res{i}.ptr = getelementptr i64, ptr %buf, i64 {i}",
-                  f"%res{i}.slot = load i64, ptr %res{i}.ptr", *convert,
-                  f"%agg{i + 1} = insertvalue {rt} %agg{i}, {llvm_type(t)} {value}, {i + 1}"]
-    lines.append(f"ret {rt} %agg{len(ft.results)}")
+    for k, i in enumerate(sig.register_results):
+        convert, value = _from_slot(f"%res{i}.slot", ft.results[i], f"res{i}")
+        lines += [*_buf_slot(i, f"res{i}.ptr"), f"%res{i}.slot = load i64, ptr %res{i}.ptr", *convert,
+                  f"%agg{k + 1} = insertvalue {rt} %agg{k}, {llvm_type(ft.results[i])} {value}, {k + 1}"]
+    for k, i in enumerate(sig.spilled_results):
+        spill_lines, spill_ptr = _spill_slot("%store", k, f"rspill{k}.ptr")
+        lines += [*_buf_slot(i, f"res{i}.ptr"), f"%res{i}.slot = load i64, ptr %res{i}.ptr",
+                  *spill_lines, f"store i64 %res{i}.slot, ptr {spill_ptr}"]
+    lines.append(f"ret {rt} %agg{len(sig.register_results)}")
     return _function(f'define tailcc {rt} @"{host_symbol(ft)}"(ptr %hostctx{params})', {"entry": lines})
 
 
@@ -182,20 +211,21 @@ def module_trampolines(module: Module) -> dict[str, FuncType]:
     return wanted
 
 
-def trampolines_text(module: ir.Module, wanted: dict[str, FuncType]) -> str:
+def trampolines_text(module: ir.Module, wanted: dict[str, FuncType], target: Target) -> str:
     """The definitions of the trampolines ``wanted`` (by symbol, as :func:`entry_symbol`
-    and :func:`host_symbol` name them), to compile along with ``module``, in which this
-    declares what they call."""
+    and :func:`host_symbol` name them) for ``target``, to compile along with ``module``,
+    in which this declares what they call."""
     declare(module, FRAMEADDRESS, ir.FunctionType(PTR, [I32T]))
-    return "".join(entry_text(ft) if symbol.startswith("entry_") else host_stub_text(ft)
-                   for symbol, ft in wanted.items())
+    sigs = {symbol: signature(ft, target.registers) for symbol, ft in wanted.items()}
+    return "".join(entry_text(sig) if symbol.startswith("entry_") else host_stub_text(sig)
+                   for symbol, sig in sigs.items())
 
 
-def trampoline_module(ft: FuncType, triple: str, data_layout: str) -> tuple[ir.Module, str]:
+def trampoline_module(ft: FuncType, target: Target) -> tuple[ir.Module, str]:
     """An otherwise empty module and the text of ``ft``'s entry trampoline and host stub."""
     module = ir.Module(name=f"trampolines_{signature_key(ft)}")
-    module.triple, module.data_layout = triple, data_layout
-    return module, trampolines_text(module, {entry_symbol(ft): ft, host_symbol(ft): ft})
+    module.triple, module.data_layout = target.triple, target.data_layout
+    return module, trampolines_text(module, {entry_symbol(ft): ft, host_symbol(ft): ft}, target)
 
 
 __all__ = ["FRAMEADDRESS", "HOST_CALLBACK", "NO_PARAMS", "entry_symbol", "entry_text",

@@ -1,16 +1,12 @@
-"""LLVM types for Wasm values and the wasm calling convention.
+"""LLVM types for Wasm values, and values as 8-byte slots.
 
-A Wasm function ``[p*] -> [r*]`` compiles to ``tailcc {i32, r*} (ptr vmctx, p*)``: the
-``i32`` is the unwind status (0: returned normally; 1: unwinding -- the store's
-:class:`~engine.compile.layout.StoreState` says whether for a trap or an exception).
-``tailcc`` makes ``return_call`` a guaranteed tail call even between functions of
-different parameter lists, so a million tail calls run in constant stack.
+How functions of these types call one another is :mod:`.callconv`'s.
 """
 from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from ..syntax.types import F32, F64, I32, I64, FuncType, ValType
+from ..syntax.types import F32, F64, I32, I64, ValType
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -19,7 +15,6 @@ I64T = ir.IntType(64)
 F32T = ir.FloatType()
 F64T = ir.DoubleType()
 PTR = ir.PointerType()
-WASM_CC = "tailcc"
 
 _VAL = {I32: I32T, I64: I64T, F32: F32T, F64: F64T}
 
@@ -27,14 +22,6 @@ _VAL = {I32: I32T, I64: I64T, F32: F32T, F64: F64T}
 def llvm_type(t: ValType) -> ir.Type:
     """Numbers map to their LLVM type; every reference is a pointer (null is null)."""
     return _VAL.get(t, PTR)  # type: ignore[arg-type]
-
-
-def result_type(ft: FuncType) -> ir.LiteralStructType:
-    return ir.LiteralStructType([I32T] + [llvm_type(t) for t in ft.results])
-
-
-def wasm_function_type(ft: FuncType) -> ir.FunctionType:
-    return ir.FunctionType(result_type(ft), [PTR] + [llvm_type(t) for t in ft.params])
 
 
 def field_ptr(builder: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:

@@ -143,7 +143,7 @@ class Engine:
             if found is None:
                 symbols = [entry_symbol(ft), host_symbol(ft)]
                 opt_level = self.options.opt_level
-                ir_module, text = trampoline_module(ft, self.target.triple, self.target.data_layout)
+                ir_module, text = trampoline_module(ft, self.target)
                 code = jit.load(jit.optimize(ir_module, self.target, opt_level, extra=text,
                                              cold=symbols), self.target, symbols, opt_level)
                 for name in symbols:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Sequence
 
+from ..binary.decode import MAX_PARAMS, MAX_RESULTS
 from ..compile.layout import FuncRecord, HostContext
 from ..syntax.types import FuncType
 from . import native
@@ -29,6 +30,9 @@ class Func(Handle):
     callable must root any exnref it keeps (``ExnRef(store, slot)``)."""
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any], *, slots: bool = False) -> None:
+        if len(ty.params) > MAX_PARAMS or len(ty.results) > MAX_RESULTS:
+            raise ValueError(f"a function type has at most {MAX_PARAMS} parameters and {MAX_RESULTS} "
+                             f"results, not {len(ty.params)} and {len(ty.results)}")
         stub = store.keep(store.engine.host_stub(ty))
         callback = native.HOST_CALLBACK(_host_callback(store, ty, store.hold(func), slots))
         hostctx = store.keep(native.slots(len(HostContext)))

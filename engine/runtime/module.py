@@ -59,7 +59,8 @@ class Module:
         # the same code, not in code of their own per signature.
         wanted = module_trampolines(self.syntax)
         carried = engine.unloaded(wanted)
-        trampolines = trampolines_text(ir_module, {symbol: wanted[symbol] for symbol in carried})
+        trampolines = trampolines_text(ir_module, {symbol: wanted[symbol] for symbol in carried},
+                                       engine.target)
         opt_level = engine.options.opt_level
         # The entry points run once per instance or per call from Python: not worth
         # optimising (the wasm functions they call are).

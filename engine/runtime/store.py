@@ -13,7 +13,7 @@ import ctypes
 import weakref
 from typing import Any, Callable
 
-from ..compile.layout import RootKind, StoreState, TableRecord, UnwindKind
+from ..compile.layout import SLOT, RootKind, StoreState, TableRecord, UnwindKind
 from ..errors import Trap, TrapCode
 from . import native
 from .engine import Engine
@@ -93,7 +93,7 @@ class Store:
 
     def __init__(self, engine: Engine | None = None) -> None:
         self.engine = engine or Engine()
-        self._state = native.slots(len(StoreState))
+        self._state = native.slots(StoreState.size() // SLOT)
         self.state_address = native.address(self._state)
         self._state[StoreState.EPOCH] = self.engine.epoch_address
         self._state[StoreState.EPOCH_DEADLINE] = (
