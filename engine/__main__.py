@@ -2,7 +2,7 @@
 
 * ``python -m engine run FILE [--invoke NAME] [ARGS...]`` -- instantiate a module
   (binary or text) and call one of its exports, printing each result on a line.
-* ``python -m engine wast PATH...`` -- run ``.wast`` scripts.
+* ``python -m engine wast [-O LEVEL] PATH...`` -- run ``.wast`` scripts.
 """
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ def _reference_accepts(data: bytes) -> bool:
 
 
 def _wast(args: argparse.Namespace) -> int:
+    from .runtime import Config
     from .script.exec import JitEngine
     from .script.run import Runner, StaticEngine, report, run_paths
-    engine = StaticEngine() if args.static else JitEngine()
+    engine = StaticEngine() if args.static else JitEngine(Config(opt_level=args.opt_level))
     from oracles.wasmtime_config import features_for
     runner = Runner(engine, _reference_accepts, features_for)
     lines, total = report(run_paths(args.paths, runner), args.verbose)
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="list skip reasons and notes; twice: every message mismatch")
     wast.add_argument("--static", action="store_true",
                       help="only decode and validate modules; execute nothing")
+    wast.add_argument("-O", "--opt-level", type=int, default=2, choices=range(4),
+                      help="LLVM optimisation level of the executing engine (default 2)")
     wast.set_defaults(run=_wast)
     commands.add_parser("run", add_help=False,
                         help="instantiate a module and invoke an export "

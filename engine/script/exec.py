@@ -2,7 +2,9 @@
 
 As in the reference interpreter's ``run.ml``, a script has a current module, named
 modules and instances, and a registry of module names other modules import from
-(``spectest`` to begin with); imports are resolved by name against the registry.
+(``spectest`` to begin with); imports are resolved by name against the registry.  As
+in wasmtime's runner, a named instance is also registered under its name without the
+``$``: scripts written for wasmtime import from ``(module $M ...)`` as ``"M"``.
 Each script runs in a :class:`Session` with its own :class:`~engine.runtime.Store`,
 so instances of one script share memories, tables and host references, and nothing
 leaks into the next script.
@@ -123,17 +125,21 @@ class Session:
 
     def instantiate(self, name: str | None, data: bytes) -> None:
         """``(module $name ...)``: compile, instantiate and make it current."""
-        self._set(self.instances, name, self.link(self.compile(data)))
+        self._set_instance(name, self.link(self.compile(data)))
 
     def instance(self, name: str | None, module: str | None) -> None:
         """``(module instance $name $module)``."""
         definition = self._lookup(self.modules, module, "module")
         assert isinstance(definition, Module)
-        self._set(self.instances, name, self.link(definition))
+        self._set_instance(name, self.link(definition))
 
     def missing(self, name: str | None, definition: bool, reason: str, failed: bool) -> None:
-        """Record that a module command produced nothing, so commands using it say why."""
-        self._set(self.modules if definition else self.instances, name, Missing(reason, failed))
+        """Record that a module command produced nothing, so commands using it say why
+        (modules importing from a named instance included)."""
+        if definition:
+            self._set(self.modules, name, Missing(reason, failed))
+        else:
+            self._set_instance(name, Missing(reason, failed))
 
     def register(self, as_name: str, name: str | None) -> None:
         """``(register "as_name" $name)``: the instance's exports replace whatever
@@ -141,10 +147,22 @@ class Session:
         try:
             instance = self._lookup(self.instances, name, "instance")
         except Unavailable as why:
-            self.registry[as_name] = Missing(why.reason, why.failed)
+            self._offer(as_name, Missing(why.reason, why.failed))
             raise
         assert isinstance(instance, Instance)
-        self.registry[as_name] = dict(instance.exports(self.store).items())
+        self._offer(as_name, instance)
+
+    def _offer(self, as_name: str, entry: Instance | Missing) -> None:
+        """Make ``entry``'s exports importable from the module name ``as_name``."""
+        self.registry[as_name] = entry if isinstance(entry, Missing) \
+            else dict(entry.exports(self.store).items())
+
+    def _set_instance(self, name: str | None, entry: Instance | Missing) -> None:
+        """Make ``entry`` the current instance and, if named, register it as wasmtime's
+        runner does: under its name without the ``$``."""
+        self._set(self.instances, name, entry)
+        if name is not None:
+            self._offer(name[1:], entry)
 
     @staticmethod
     def _set(table: dict, name: str | None, entry: Entry) -> None:

@@ -5,12 +5,14 @@ parentheses, atoms (keywords, ``$ids``, numbers), strings with escapes, line
 comments ``;;`` and nested block comments ``(; ;)``.  It builds a tree of
 :class:`SList`, :class:`Atom` and :class:`String`, and every list keeps the span of
 source text it came from, so a ``(module ...)`` form can be handed verbatim to a text
-parser (``wasmtime.wat2wasm``) instead of being re-printed.
+parser (``wasmtime.wat2wasm``) instead of being re-printed -- verbatim but for the
+characters that parser refuses, which :func:`escape_confusing` escapes in strings.
 """
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -30,6 +32,15 @@ _TOKEN = re.compile(r'''
 _BLOCK_EDGE = re.compile(r"\(;|;\)")
 _ESCAPE = re.compile(r"\\(?:u\{([0-9A-Fa-f_]+)\}|([0-9A-Fa-f]{2})|(.))", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", "\\": b"\\", "'": b"'", '"': b'"'}
+
+CONFUSING = frozenset("\u202a\u202b\u202d\u202e\u2066\u2067\u2068\u2069\u206c")
+"""Bidirectional-text controls that ``wasmtime.wat2wasm`` refuses anywhere in its input
+("likely-confusing unicode character", its guard against "trojan source" text), though
+the text format allows them in strings; ``names.wast`` exports names made of them."""
+# A confusing character, or an escape pair to step over: a backslash before a
+# confusing character is an unknown (malformed) escape, which rewriting the character
+# would turn into a well-formed escaped backslash.
+_CONFUSING_OR_ESCAPE = re.compile(f"\\\\.|[{''.join(sorted(CONFUSING))}]", re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -125,9 +136,9 @@ def _skip_block_comment(text: str, pos: int) -> int:
     raise TextError("unclosed block comment", pos)
 
 
-def read(text: str) -> list[Node]:
-    """Read all top-level forms of ``text`` into a list of nodes."""
-    stack: list[SList] = [SList()]
+def _tokens(text: str) -> Iterator[tuple[str, int, int]]:
+    """Each token of ``text`` as ``(kind, start, end)``, comments and spaces included;
+    ``kind`` is a group name of :data:`_TOKEN`."""
     pos = 0
     n = len(text)
     match = _TOKEN.match
@@ -136,22 +147,54 @@ def read(text: str) -> list[Node]:
         if m is None:
             raise TextError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
-        end = m.end()
+        end = _skip_block_comment(text, pos) if kind == "block" else m.end()
+        yield kind, pos, end
+        pos = end
+
+
+def read(text: str) -> list[Node]:
+    """Read all top-level forms of ``text`` into a list of nodes."""
+    stack: list[SList] = [SList()]
+    for kind, start, end in _tokens(text):
         if kind == "atom":
-            stack[-1].items.append(Atom(m.group(), pos))
+            stack[-1].items.append(Atom(text[start:end], start))
         elif kind == "open":
-            stack.append(SList([], pos))
+            stack.append(SList([], start))
         elif kind == "close":
             if len(stack) == 1:
-                raise TextError("unexpected )", pos)
+                raise TextError("unexpected )", start)
             done = stack.pop()
             done.end = end
             stack[-1].items.append(done)
         elif kind == "string":
-            stack[-1].items.append(String(decode_string(text[pos + 1:end - 1], pos + 1), pos))
-        elif kind == "block":
-            end = _skip_block_comment(text, pos)
-        pos = end
+            stack[-1].items.append(String(decode_string(text[start + 1:end - 1], start + 1), start))
     if len(stack) != 1:
         raise TextError("unclosed (", stack[-1].start)
     return stack[0].items
+
+
+def escape_confusing(text: str) -> str:
+    """``text`` with each :data:`CONFUSING` character inside a string literal written as
+    a ``\\u{...}`` escape, which denotes the same character; the rest is unchanged.
+    Text this reader cannot tokenize is returned as it is, for the text parser to
+    report."""
+    if not CONFUSING.intersection(text):
+        return text
+    try:
+        strings = [(start, end) for kind, start, end in _tokens(text) if kind == "string"]
+    except TextError:
+        return text
+    parts = []
+    pos = 0
+    for start, end in strings:
+        parts.append(text[pos:start])
+        parts.append(_CONFUSING_OR_ESCAPE.sub(_escape, text[start:end]))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _escape(m: re.Match[str]) -> str:
+    """A confusing character as a ``\\u{...}`` escape; an escape pair as it is."""
+    found = m.group()
+    return found if found.startswith("\\") else f"\\u{{{ord(found):x}}}"

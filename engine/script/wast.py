@@ -6,7 +6,8 @@ assertions.  Parsing only reads the script; executing it is :mod:`.run`'s job.
 
 Modules are kept in the form the script gives them (:class:`ModuleSource`): text
 forms keep their verbatim source text and are turned into binary by
-``wasmtime.wat2wasm``, the text parser this project delegates to.
+``wasmtime.wat2wasm``, the text parser this project delegates to (with the characters
+it refuses in strings escaped first, see :func:`.sexpr.escape_confusing`).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import wasmtime
 
 from ..errors import TextError
 from ..syntax.types import NumType
-from .sexpr import Atom, Node, SList, Source, String, read
+from .sexpr import Atom, Node, SList, Source, String, escape_confusing, read
 from .values import Either, NanPattern, RefExtern, RefNull, RefPattern, Result, Value, parse_num
 
 # Heads of module fields: a script that starts with one is a single inline module.
@@ -46,7 +47,7 @@ class ModuleSource:
         if self.data is not None:
             return self.data
         try:
-            return wasmtime.wat2wasm(self.text)
+            return wasmtime.wat2wasm(escape_confusing(self.text))
         except (wasmtime.WasmtimeError, UnicodeError) as e:
             # The first line is the message; the rest is a source excerpt.
             raise TextError(str(e).strip().splitlines()[0]) from e
