@@ -162,6 +162,9 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
+    planted = faults.plant_from_environment()
+    if planted:
+        print(f"exceptions: engine faults planted: {', '.join(sorted(planted))}", flush=True)
     if len(sys.argv) == 1:
         (RUN_DIR / "corpus").mkdir(parents=True, exist_ok=True)
     STATS.started = time.monotonic()

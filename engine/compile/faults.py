@@ -1,29 +1,58 @@
 """Deliberate engine faults, to check that the fuzzer finds bugs of the kinds it hunts.
 
-Each fault is a small, realistic miscompilation of exception handling, switched on
-only inside :func:`planted` (tests do this; nothing else should).  Faults act when a
-module is compiled, so a module compiled inside the ``with`` block keeps its fault.
+Each fault is a small, realistic miscompilation of exception handling or of calls,
+switched on only inside :func:`planted` (tests do this), or for a whole fuzzing run
+by naming it in the environment variable ``EXNFUZZ_FAULTS`` (comma-separated; see
+:func:`plant_from_environment`).  Faults act when a module is compiled, so a module
+compiled inside the ``with`` block keeps its fault.  Some faults crash the process
+(a stale pointer taken for an exnref, say), as real engine bugs do, so tests run
+them in a child process.
 
 - ``reversed_clauses``: a ``try_table`` tries its catch clauses last to first;
 - ``catch_all_traps``: a ``catch_all`` clause also catches traps;
 - ``reversed_payload``: ``throw`` stores the first two payload values swapped when they
-  have the same type.
+  have the same type;
+- ``tail_call_spill_offset``: ``return_call`` and ``return_call_indirect`` write the
+  arguments beyond the registers one slot further along than the callee reads them --
+  an offset computed for a frame layout with one more slot, as in the s390x crash of
+  the seed thread -- so the callee reads its first such argument from whatever an
+  earlier call left, and each later one from its predecessor's slot;
+- ``reversed_spilled_results``: a function writes the results beyond the registers to
+  the spill area last to first, while its callers read them first to last.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-FAULTS = frozenset({"reversed_clauses", "catch_all_traps", "reversed_payload"})
+FAULTS = frozenset({"reversed_clauses", "catch_all_traps", "reversed_payload", "tail_call_spill_offset",
+                    "reversed_spilled_results"})
 active: set[str] = set()
+
+
+ENVIRONMENT = "EXNFUZZ_FAULTS"
+
+
+def _check(names: set[str]) -> None:
+    unknown = names - FAULTS
+    if unknown:
+        raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
+
+
+def plant_from_environment() -> set[str]:
+    """Switch on, for the rest of the process, the faults ``EXNFUZZ_FAULTS`` names;
+    return them."""
+    names = {name.strip() for name in os.environ.get(ENVIRONMENT, "").split(",") if name.strip()}
+    _check(names)
+    active.update(names)
+    return names
 
 
 @contextmanager
 def planted(*names: str) -> Iterator[None]:
     """Compile with the faults ``names`` switched on."""
-    unknown = set(names) - FAULTS
-    if unknown:
-        raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
+    _check(set(names))
     active.update(names)
     try:
         yield

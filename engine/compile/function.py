@@ -23,6 +23,7 @@ from ..errors import TrapCode
 from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
 from . import exceptions as exc
+from . import faults
 from . import memory as mem
 from .callconv import WASM_CC, Signature, spill_offset
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
@@ -394,7 +395,10 @@ class FunctionTranslator:
             return
         values = self.merge(self.frames[0])
         sig = self.signature
-        for k, i in enumerate(sig.spilled_results):
+        spilled = sig.spilled_results
+        if "reversed_spilled_results" in faults.active:
+            spilled = spilled[::-1]
+        for k, i in enumerate(spilled):
             self.store_field(self.store_state, spill_offset(k), to_slot(b, values[i]))
         agg = b.insert_value(ir.Constant(sig.result_type, ir.Undefined), I32T(0), 0)
         for k, i in enumerate(sig.register_results):
@@ -414,11 +418,12 @@ class FunctionTranslator:
             params[i] = from_slot(self.builder, slot, llvm_type(self.ft.params[i]))
         return params  # type: ignore[return-value]
 
-    def pass_args(self, sig: Signature, args: list[ir.Value]) -> list[ir.Value]:
-        """Spill what of ``args`` a call of ``sig`` passes in the area; the rest are the
-        call's register arguments."""
+    def pass_args(self, sig: Signature, args: list[ir.Value], skew: int = 0) -> list[ir.Value]:
+        """Spill what of ``args`` a call of ``sig`` passes in the area (``skew`` slots
+        further along: only the planted fault ``tail_call_spill_offset`` skews); the
+        rest are the call's register arguments."""
         for k, i in enumerate(sig.spilled_params):
-            self.store_field(self.store_state, spill_offset(k), to_slot(self.builder, args[i]))
+            self.store_field(self.store_state, spill_offset(k + skew), to_slot(self.builder, args[i]))
         return [args[i] for i in sig.register_params]
 
     def take_results(self, sig: Signature, result: ir.Value) -> list[ir.Value]:
@@ -484,7 +489,8 @@ class FunctionTranslator:
     def emit_call(self, target: tuple[ir.Value, ir.Value, FuncType], tail: bool) -> None:
         code, vmctx, ft = target
         sig = self.mc.signature(ft)
-        args = [vmctx] + self.pass_args(sig, self.pop(len(ft.params)))
+        skew = 1 if tail and "tail_call_spill_offset" in faults.active else 0
+        args = [vmctx] + self.pass_args(sig, self.pop(len(ft.params)), skew)
         b = self.builder
         if tail:
             result = b.call(code, args, cconv=WASM_CC, tail="musttail")
