@@ -21,21 +21,15 @@ from engine.syntax.instructions import OPS, Catch, CatchKind, Imm, Instr, MemArg
 from engine.syntax.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, HeapType, ValType
 
 from .choices import Choices
+from .signatures import CONSTS, NUM, long_types, shape_features, types, value_type
 
 if TYPE_CHECKING:
     from .module import ModuleContext
 
-NUM = (I32, I64, F32, F64)
 MAX_DEPTH = 8
 """How deeply blocks, try_tables and values nest."""
-
-CONSTS = {
-    I32: (0, 1, -1, 2, 7, 0x7FFF_FFFF, -0x8000_0000, 255, 65536),
-    I64: (0, 1, -1, 3, 0x7FFF_FFFF_FFFF_FFFF, -0x8000_0000_0000_0000, 1 << 32),
-    F32: (0, 0x3F80_0000, 0x8000_0000, 0x7FC0_0000, 0x7FA0_0001, 0xFF80_0000, 0x4F00_0000, 0xCF00_0001),
-    F64: (0, 0x3FF0_0000_0000_0000, 0x8000_0000_0000_0000, 0x7FF8_0000_0000_0000, 0x7FF4_0000_0000_0001,
-          0xFFF0_0000_0000_0000, 0x41E0_0000_0000_0000, 0xC3E0_0000_0000_0001),
-}
+LIVE_COUNTS = (4, 8, 12, 16, 24)
+"""How many values a function keeps live across a call that may throw."""
 _OPS_INTO: dict[ValType, list[str]] = {t: [] for t in NUM}
 for _op in OPS.values():
     if _op.imm is Imm.NONE and _op.sig and len(_op.sig[1]) == 1 and _op.sig[0] \
@@ -68,10 +62,13 @@ class BodyGenerator:
     """Writes the body of one function of ``ctx`` with type index ``type_idx``."""
 
     def __init__(self, ctx: "ModuleContext", choices: Choices, index: int, params: tuple[ValType, ...],
-                 results: tuple[ValType, ...], budget: int, *, throws: bool = False) -> None:
+                 results: tuple[ValType, ...], budget: int, *, throws: bool = False,
+                 tail_calls: int | None = None) -> None:
         self.ctx, self.ch = ctx, choices
         self.throws = throws
         """End in a ``throw`` instead of the results (for exports the host calls and catches)."""
+        self.tail_calls = tail_calls
+        """End in a tail call to this function (one of a mutually recursive pair)."""
         self.index = index
         self.locals: list[ValType] = list(params)
         self.nparams = len(params)
@@ -96,6 +93,7 @@ class BodyGenerator:
         """Record what was written, for the coverage report (``generators.coverage``)."""
         features = self.features
         features[op] += 1
+        self.ctx.ops.setdefault(self.index, set()).add(op)
         if op in THROWING:
             for inside, count in (("a handler", self.handlers), ("a loop", self.loops), ("a try_table", self.tries)):
                 if count:
@@ -111,15 +109,24 @@ class BodyGenerator:
         """The function's extra locals and its instructions."""
         self.labels = [Label(self.results)]
         self.fuel_tick()
+        if self.tail_calls is not None or self.ch.chance(30):
+            self.features["parameters folded into live"] += 1
+            for i in range(self.nparams):
+                self.emit("local.get", i)
+                self.fold_live(self.locals[i])
+        if self.tail_calls is not None:
+            self.tail_call_partner()
         if not self.statements():
-            if self.throws:
-                self.features["function ends in throw"] += 1
-                try:
+            try:
+                if self.throws:
+                    self.features["function ends in throw"] += 1
                     self.stmt_throw()
-                except Terminated:
-                    pass
-            else:
-                self.values(self.results)
+                elif self.ch.chance(40):
+                    self.stmt_tail_call(at_end=True)
+                else:
+                    self.values(self.results)
+            except Terminated:
+                pass
         return self.locals[self.nparams:], self.code
 
     def fuel_tick(self) -> None:
@@ -172,14 +179,15 @@ class BodyGenerator:
         kind = ch.weighted([
             (6, "set"), (6, "call"), (8, "try"), (3, "if"), (3, "loop"), (3, "block"), (3, "store"),
             (3, "throw"), (2, "throw_ref"), (2, "br"), (2, "global_exn"), (1, "block_param"),
-            (1, "call_indirect"), (1, "return"), (1, "tail_call"), (1, "trap"), (1, "grow"),
+            (1, "call_indirect"), (1, "return"), (5 if self.tries else 2, "tail_call"), (1, "trap"), (1, "grow"),
+            (2, "live_across"), (2, "multi_block"),
         ])
         getattr(self, f"stmt_{kind}")()
 
     def stmt_set(self) -> None:
         index = self.ch.int(0, len(self.locals) - 1) if self.locals else None
         if index is None or self.ch.chance(30):
-            index = self.new_local(self.ctx.value_type(self.ch))
+            index = self.new_local(value_type(self.ch))
         self.value(self.locals[index])
         self.emit("local.set", index)
 
@@ -187,8 +195,15 @@ class BodyGenerator:
         func = self.callee(range(len(self.ctx.funcs)))
         ft = self.ctx.funcs[func]
         self.values(ft.params)
-        self.emit("call", func)
+        self.emit_call(func)
         self.drop_all(ft.results)
+
+    def emit_call(self, func: int) -> None:
+        """``call func``, noting a call made inside a try_table (whose handler may catch
+        what is thrown across the callee's tail calls)."""
+        self.emit("call", func)
+        if self.tries:
+            self.ctx.calls_in_try.add((self.index, func))
 
     def stmt_call_indirect(self) -> None:
         func = self.callee(range(len(self.ctx.funcs)))
@@ -201,12 +216,35 @@ class BodyGenerator:
         self.emit("call_indirect", self.ctx.type_index(ft.params, ft.results), self.ctx.func_table)
         self.drop_all(ft.results)
 
-    def stmt_tail_call(self) -> None:
+    def stmt_tail_call(self, at_end: bool = False) -> None:
+        """``return_call``/``return_call_indirect`` to a function with this one's results
+        (a member of its family, or a host function): to more or to less argument
+        space than this function's own, from inside try_tables (whose handlers the
+        call leaves behind), and back to earlier functions -- mutual recursion, which
+        the fuel bounds."""
         matching = [i for i, ft in enumerate(self.ctx.funcs) if ft.results == self.results]
         if not matching:
             return self.stmt_return()
-        func = self.callee(matching)
+        if at_end:
+            self.features["function ends in a tail call"] += 1
+        earlier = [i for i in matching if self.ctx.imported_funcs <= i <= self.index]
+        if earlier and self.ch.chance(40):
+            func = self.ch.choice(earlier)
+        elif self.ch.chance(50):
+            # Mostly to a callee with a long tail of parameters, if there is one.
+            longest = max(len(self.ctx.funcs[i].params) for i in matching)
+            func = self.ch.choice([i for i in matching if len(self.ctx.funcs[i].params) == longest])
+        else:
+            func = self.ch.choice(matching) if self.ch.chance(50) else self.callee(matching)
         ft = self.ctx.funcs[func]
+        self.ctx.tail_calls.add((self.index, func))
+        own = len(self.locals[:self.nparams])
+        if len(ft.params) != own:
+            self.features[f"tail call to {'more' if len(ft.params) > own else 'fewer'} parameters"] += 1
+        if func < self.ctx.imported_funcs:
+            self.features["tail call to a host function"] += 1
+            if self.ctx.host_actions[func] in ("throw", "rethrow"):
+                self.features["tail call to a host function that throws"] += 1
         self.values(ft.params)
         if self.ch.chance(30):
             self.emit("i32.const", func)
@@ -214,6 +252,23 @@ class BodyGenerator:
         else:
             self.emit("return_call", func)
         raise Terminated
+
+    def tail_call_partner(self) -> None:
+        """While the module's ``tail_budget`` lasts, spend one and tail-call the partner
+        of a mutually recursive pair (see :meth:`CaseGenerator.mutual_pair`) before
+        anything else, so that the pair's calls run whenever either is called."""
+        budget, partner = self.ctx.tail_budget_global, self.tail_calls
+        assert partner is not None
+        ft = self.ctx.funcs[partner]
+        self.ctx.tail_calls.add((self.index, partner))
+        self.features["mutually recursive pair"] += 1
+        self.emit("global.get", budget)
+        self.open("if", (), ())
+        for op, imm in (("global.get", (budget,)), ("i32.const", (1,)), ("i32.sub", ()), ("global.set", (budget,))):
+            self.emit(op, *imm)
+        self.values(ft.params)
+        self.emit("return_call", partner)
+        self.close()
 
     def callee(self, candidates: Sequence[int]) -> int:
         """A function to call: mostly one defined later (or a host function), so call
@@ -276,6 +331,57 @@ class BodyGenerator:
             self.statements()
         self.close()
 
+    def stmt_live_across(self) -> None:
+        """Many values on the operand stack, live across a try_table whose body calls a
+        function (which may throw, tail-call, trap), then folded into the exported
+        ``live`` global: a landing pad that restores a register wrongly shows there."""
+        kept = [value_type(self.ch) for _ in range(self.ch.choice(LIVE_COUNTS))]
+        self.values(tuple(kept))
+        self.features["values live across a call in a try_table"] += 1
+        self.try_table((), call_first=True)
+        for t in reversed(kept):
+            self.fold_live(t)
+
+    def fold_live(self, t: ValType) -> None:
+        """Fold the value of type ``t`` on top of the stack into the exported ``live``
+        global, bit for bit (references by null-ness), where outcomes show it."""
+        live = self.ctx.live_global
+        for op in {I32: ("i64.extend_i32_u",), I64: (), F32: ("i32.reinterpret_f32", "i64.extend_i32_u"),
+                   F64: ("i64.reinterpret_f64",)}.get(t, ("ref.is_null", "i64.extend_i32_u")):
+            self.emit(op)
+        for op, imm in (("global.get", (live,)), ("i64.xor", ()), ("i64.const", (7,)), ("i64.rotl", ()),
+                        ("global.set", (live,))):
+            self.emit(op, *imm)
+
+    def stmt_multi_block(self) -> None:
+        """A block, loop or try_table taking parameters and giving several results
+        (sometimes a long tail of each), its results then kept in locals or dropped."""
+        ch = self.ch
+        params = long_types(ch) if ch.chance(20) else types(ch, 3)
+        results = long_types(ch) if ch.chance(20) else types(ch, 3)
+        kind = ch.choice(("block", "loop", "try_table"))
+        self.features.update(shape_features("block type", params, results))
+        if params and results:
+            self.features[f"{kind} with parameters and results"] += 1
+        if kind == "try_table":
+            self.try_table(results, params)
+        else:
+            self.values(params)
+            self.open(kind, params, results)
+            if kind == "loop":
+                self.fuel_tick()
+            self.take_params(params)
+            if not self.statements():
+                self.values(results)
+            self.close()
+        for t in reversed(results):
+            self.emit("local.set", self.new_local(t)) if ch.chance(50) else self.emit("drop")
+
+    def take_params(self, params: tuple[ValType, ...]) -> None:
+        """Keep a block's parameters in locals (code inside may read them)."""
+        for t in reversed(params):
+            self.emit("local.set", self.new_local(t))
+
     def stmt_store(self) -> None:
         t = self.ch.choice(NUM)
         self.address()
@@ -331,11 +437,13 @@ class BodyGenerator:
     def stmt_try(self) -> None:
         self.try_table(())
 
-    def try_table(self, results: tuple[ValType, ...]) -> None:
+    def try_table(self, results: tuple[ValType, ...], params: tuple[ValType, ...] = (),
+                  call_first: bool = False) -> None:
         """``try_table`` with 0-5 clauses of any kind, in the pattern compilers use:
         one handler block per clause around it, each handler consuming what its clause
         delivers and ending at the common exit -- or a clause branching straight to an
-        enclosing label of the right type."""
+        enclosing label of the right type.  ``params`` are the try_table's own; with
+        ``call_first`` its body starts with a call."""
         ch, ctx = self.ch, self.ctx
         clauses: list[tuple[CatchKind, int | None]] = []
         for _ in range(ch.weighted([(1, 0), (4, 1), (3, 2), (2, 3), (1, 4), (1, 5)])):
@@ -350,6 +458,8 @@ class BodyGenerator:
             delivered = (ctx.tags[tag] if tag is not None else ()) + ((EXNREF,) if DELIVERS[kind] else ())
             outer = [i for i, label in enumerate(self.labels) if label.types == delivered]
             self.features[f"clause {kind.text}"] += 1
+            if tag is not None and len(ctx.tags[tag]) >= 5:
+                self.features[f"{kind.text} of a payload of 5+ values"] += 1
             if outer and ch.chance(20):
                 self.features["clause to an enclosing label"] += 1
                 targets.append(self.ch.choice(outer))
@@ -359,10 +469,14 @@ class BodyGenerator:
                 targets.append(len(self.labels) - 1)
         catches = tuple(Catch(kind, tag, self.label_index(target)) for (kind, tag), target in zip(clauses, targets))
         self.features[f"try_table with {len(clauses)} clauses"] += 1
-        self.open("try_table", (), results, (catches,))
+        self.values(params)
+        self.open("try_table", params, results, (catches,))
         self.tries += 1
         if self.tries >= 4:
             self.features["try_table nested 4+ deep"] += 1
+        self.take_params(params)
+        if call_first:
+            self.stmt_call()
         if not self.statements():
             if self.ch.chance(50):
                 self.throw_into(clauses)
@@ -384,6 +498,9 @@ class BodyGenerator:
         """End a try_table body with a throw -- mostly of a tag one of its clauses names."""
         tags = [tag for _, tag in clauses if tag is not None]
         tag = self.ch.choice(tags) if tags and self.ch.chance(70) else self.ch.int(0, len(self.ctx.tags) - 1)
+        if len(self.ctx.tags[tag]) >= 5:
+            for kind, _ in clauses:
+                self.features[f"payload of 5+ values thrown into a try_table with {kind.text}"] += 1
         self.values(self.ctx.tags[tag])
         self.emit("throw", tag)
 
@@ -529,7 +646,7 @@ class BodyGenerator:
             func = self.callee(funcs)
             ft = self.ctx.funcs[func]
             self.values(ft.params)
-            self.emit("call", func)
+            self.emit_call(func)
             self.drop_all(ft.results[1:])
         elif kind == "block":
             self.open("block", (), (t,))

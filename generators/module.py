@@ -15,23 +15,23 @@ from collections import Counter
 from engine.binary.encode import encode_module
 from engine.syntax.instructions import CatchKind, Instr
 from engine.syntax.module import Elem, Export, Func, Global, Import, Memory, Module, SegmentMode, Table, Tag
-from engine.syntax.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, ExternKind, FuncType, GlobalType,
-                                 HeapType, Limits, MemType, TableType, TagType, ValType)
+from engine.syntax.types import (EXNREF, EXTERNREF, FUNCREF, I32, I64, ExternKind, FuncType, GlobalType, HeapType,
+                                 Limits, MemType, TableType, TagType, ValType)
 from oracles.case import Case, Invoke, RunConfig
-from oracles.outcome import Num
-from oracles.plan import HOST_MODULE, CallExport, HostError, HostFunc, HostPlan, Log, Rethrow, TagDef, Throw
+from oracles.plan import HOST_MODULE, CallExport, HostPlan
 
-from .body import CONSTS, NUM, BodyGenerator
+from . import signatures as sg
+from .body import BodyGenerator
 from .choices import Choices
+from .hostplan import HostPlanner
 
 FUEL = 600
 """Fuel ticks a case may spend, over all its invocations (one per call and loop
 iteration).  Enough for interesting runs, few enough that no run takes long and no
 call chain nears either engine's stack limit."""
 EXN_TABLE_SIZE = 3
-TYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64",
-              FUNCREF: "funcref", EXTERNREF: "externref", EXNREF: "exnref"}
-HOST_ACTIONS = ("log", "throw", "call_export", "rethrow", "trap")
+TAIL_BUDGET = 12
+"""Tail calls a mutually recursive pair makes in a case before it returns."""
 
 
 class ModuleContext:
@@ -47,6 +47,16 @@ class ModuleContext:
         self.features: Counter[str] = Counter()
         """What the generator wrote, by construct (see ``generators.coverage``)."""
         self.imported_funcs = 0
+        self.host_actions: list[str] = []
+        """What each imported (host) function does (see :mod:`oracles.plan`)."""
+        self.live_global = 0
+        self.tail_budget_global = 0
+        self.tail_calls: set[tuple[int, int]] = set()
+        """(caller, callee) of every ``return_call``/``return_call_indirect`` written."""
+        self.calls_in_try: set[tuple[int, int]] = set()
+        """(caller, callee) of every ``call`` written inside a try_table."""
+        self.ops: dict[int, set[str]] = {}
+        """The instructions written in each function, by function index."""
         self.func_table = 0
         self.exn_table = 1
         self.exn_table_size = EXN_TABLE_SIZE
@@ -64,28 +74,6 @@ class ModuleContext:
             return results[0]
         return self.type_index(params, results)
 
-    @staticmethod
-    def value_type(ch: Choices) -> ValType:
-        return ch.weighted([(6, I32), (3, I64), (2, F32), (2, F64), (3, EXNREF), (1, FUNCREF), (1, EXTERNREF)])
-
-
-def literal(ch: Choices, t: ValType) -> str:
-    """A value literal of type ``t`` for plans and invocations."""
-    if t in NUM:
-        bits = ch.choice(CONSTS[t]) if ch.chance(70) else ch.int(0, 1000)
-        return str(Num(TYPE_NAMES[t], bits))
-    if t == EXTERNREF and ch.chance(50):
-        return "externref:ref"
-    return f"{TYPE_NAMES[t]}:null"
-
-
-def _types(ch: Choices, most: int) -> tuple[ValType, ...]:
-    return tuple(ModuleContext.value_type(ch) for _ in range(ch.int(0, most)))
-
-
-def _names(types: tuple[ValType, ...]) -> tuple[str, ...]:
-    return tuple(TYPE_NAMES[t] for t in types)
-
 
 class CaseGenerator:
     """Builds one :class:`~oracles.case.Case` from a stream of decisions."""
@@ -95,42 +83,79 @@ class CaseGenerator:
         self.budget = budget
         self.ctx = ModuleContext()
         self.module = Module()
-        self.host_tags: list[TagDef] = []
-        self.host_funcs: list[HostFunc] = []
+        self.host = HostPlanner(choices)
         self.defined: list[FuncType] = []
+        self.pair: dict[int, int] = {}
+
+    @property
+    def host_funcs(self) -> list:
+        return self.host.funcs
 
     def generate(self) -> Case:
         ch, ctx = self.ch, self.ctx
-        for i in range(ch.int(0, 2)):
-            self.host_tags.append(TagDef(f"ht{i}", _names(_types(ch, 3))))
-        defined_tags = [self.payload() for _ in range(ch.int(1, 4))]
-        ctx.tags = [tuple(_types_of(t.params)) for t in self.host_tags] + defined_tags
-        self.defined = [FuncType(_types(ch, 3), _types(ch, 2)) for _ in range(ch.int(1, 5))]
-        for i in range(ch.int(0, 5)):
-            self.host_funcs.append(self.host_func(i))
+        self.host.add_tags()
+        defined_tags = [sg.payload(ch) for _ in range(ch.int(1, 4))]
+        ctx.tags = [sg.types_of(t.params) for t in self.host.tags] + defined_tags
+        self.defined = self.function_types()
+        self.host.add_funcs(defined_tags, self.defined)
         self.imports()
-        ctx.funcs = [FuncType(_types_of(f.params), _types_of(f.results)) for f in self.host_funcs] + self.defined
+        ctx.funcs = [FuncType(sg.types_of(f.params), sg.types_of(f.results)) for f in self.host_funcs] + self.defined
+        ctx.host_actions = [f.action.kind for f in self.host_funcs]
         self.globals()
         self.tables_and_memory()
         nimported = ctx.imported_funcs = len(self.host_funcs)
         # An export the host calls and catches ends in a throw, so the host catches
         # exceptions often enough to test an exnref held across a host scope.
         caught = {f.action.export for f in self.host_funcs if isinstance(f.action, CallExport) and f.action.catch}
+        pair = self.pair = self.mutual_pair()
         for i, ft in enumerate(self.defined):
+            partner = pair.get(nimported + i)
             generator = BodyGenerator(ctx, ch, nimported + i, ft.params, ft.results,
-                                      self.budget // len(self.defined) + 10, throws=f"f{i}" in caught)
+                                      self.budget // len(self.defined) + 10, throws=f"f{i}" in caught,
+                                      tail_calls=partner)
             locals_, body = generator.body()
             self.module.funcs.append(Func(ctx.type_index(ft.params, ft.results), locals_, body))
         self.count_signatures(defined_tags)
+        self.count_calls()
         m = self.module
         m.tags = [Tag(TagType(ctx.type_index(payload, ()))) for payload in defined_tags]
         m.exports += [Export(f"f{i}", ExternKind.FUNC, nimported + i) for i in range(len(self.defined))]
-        m.exports += [Export(f"tag{i}", ExternKind.TAG, len(self.host_tags) + i) for i in range(len(defined_tags))]
+        m.exports += [Export(f"tag{i}", ExternKind.TAG, len(self.host.tags) + i) for i in range(len(defined_tags))]
         m.types = ctx.types
         invocations = tuple(self.invocation() for _ in range(ch.int(1, 3)))
         config = RunConfig(opt_level=self.opt_level(), max_wasm_stack=1 << 20)
-        return Case(module=encode_module(m), plan=HostPlan(tuple(self.host_tags), tuple(self.host_funcs)),
+        return Case(module=encode_module(m), plan=HostPlan(tuple(self.host.tags), tuple(self.host_funcs)),
                     invocations=invocations, config=config, note="generated by generators.module")
+
+    def function_types(self) -> list[FuncType]:
+        """The defined functions' types.  Half of them share their results with an
+        earlier one and draw their own parameters: such a family can tail-call across
+        its members, from more argument space to less and back."""
+        out: list[FuncType] = []
+        for _ in range(self.ch.int(1, 5)):
+            if out and self.ch.chance(50):
+                results = self.ch.choice(out).results
+                params = sg.long_types(self.ch) if self.ch.chance(50) else sg.types(self.ch, 3)
+            else:
+                results = sg.maybe_long(self.ch, 2)
+                params = sg.maybe_long(self.ch, 3)
+            out.append(FuncType(params, results))
+        return out
+
+    def mutual_pair(self) -> dict[int, int]:
+        """Sometimes two defined functions of one family that start by tail-calling
+        each other while the module's ``tail_budget`` lasts -- mostly the pair with the
+        most parameters: function index to its partner."""
+        base = self.ctx.imported_funcs
+        pairs = [(base + i, base + j) for i, a in enumerate(self.defined) for j, b in enumerate(self.defined)
+                 if i < j and a.results == b.results]
+        if not pairs or not self.ch.chance(45):
+            return {}
+        most = max(len(self.ctx.funcs[a].params) + len(self.ctx.funcs[b].params) for a, b in pairs)
+        first, second = self.ch.choice(
+            [(a, b) for a, b in pairs if len(self.ctx.funcs[a].params) + len(self.ctx.funcs[b].params) == most]
+            if self.ch.chance(60) else pairs)
+        return {first: second, second: first}
 
     def opt_level(self) -> int:
         """Our engine's optimisation level: mostly none, which compiles fastest, but every
@@ -140,76 +165,60 @@ class CaseGenerator:
         self.ctx.features[f"opt_level {level}"] += 1
         return level
 
-    def payload(self) -> tuple[ValType, ...]:
-        """A tag's payload: 0-4 values, often all of one type (as in ``(param i32 i32)``)."""
-        if self.ch.chance(40):
-            return (ModuleContext.value_type(self.ch),) * self.ch.int(2, 4)
-        return _types(self.ch, 4)
+    def count_calls(self) -> None:
+        """Call shapes that span functions: mutual tail recursion, and a try_table around
+        a call into a function that tail-calls (its handler catches across frames that
+        tail calls replaced)."""
+        ctx = self.ctx
+        tail = {}
+        for caller, callee in ctx.tail_calls:
+            tail.setdefault(caller, set()).add(callee)
+        if any(caller in tail.get(callee, ()) for caller, callee in ctx.tail_calls if caller != callee):
+            ctx.features["mutual tail recursion"] += 1
+        if any(callee in tail for _, callee in ctx.calls_in_try):
+            ctx.features["call in a try_table to a function that tail-calls"] += 1
+        for caller, callee in ctx.tail_calls:
+            ops = ctx.ops.get(callee, set())
+            for op, what in (("throw", "throws"), ("throw_ref", "rethrows"), ("unreachable", "traps")):
+                if op in ops:
+                    ctx.features[f"tail call to a function that {what}"] += 1
+            if any(op == "call" for op in ops):
+                ctx.features["tail call to a function that calls"] += 1
 
     def count_signatures(self, defined_tags: list[tuple[ValType, ...]]) -> None:
         features = self.ctx.features
-        features["host tag"] += len(self.host_tags)
+        features["host tag"] += len(self.host.tags)
         features["defined (exported) tag"] += len(defined_tags)
         for payload in self.ctx.tags:
             features[f"payload of {len(payload)} values"] += 1
             for t in set(payload):
-                features[f"payload with {TYPE_NAMES[t]}"] += 1
+                features[f"payload with {sg.TYPE_NAMES[t]}"] += 1
+            features.update(sg.shape_features("tag", payload, ()))
         for func in self.host_funcs:
             features[f"host {func.action.kind}"] += 1
+            features.update(sg.shape_features("host function", sg.types_of(func.params), sg.types_of(func.results)))
         for ft in self.defined:
+            features.update(sg.shape_features("function", ft.params, ft.results))
             if EXNREF in ft.params:
                 features["exnref through a function parameter"] += 1
             if EXNREF in ft.results:
                 features["exnref through a function result"] += 1
 
-    def host_func(self, i: int) -> HostFunc:
-        ch = self.ch
-        kind = ch.choice(HOST_ACTIONS)
-        params = _types(ch, 3)
-        results = _types(ch, 1)
-        returns = tuple(literal(ch, t) for t in results)
-        if kind == "throw":
-            tags = [f"host:{t.name}" for t in self.host_tags] + [f"export:tag{j}" for j in range(len(self.ctx.tags)
-                                                                                              - len(self.host_tags))]
-            tag = ch.choice(tags)
-            payload = self.ctx.tags[tags.index(tag)]
-            action = Throw(tag, tuple(self.operand(t, params) for t in payload))
-        elif kind == "call_export":
-            target = ch.int(0, len(self.defined) - 1)
-            ft = self.defined[target]
-            action = CallExport(f"f{target}", tuple(self.operand(t, params) for t in ft.params), ch.chance(50))
-            if ch.chance(60):
-                results, returns = ft.results, tuple(literal(ch, t) for t in ft.results)
-        elif kind == "rethrow":
-            params = (EXNREF,) + params[:2]
-            action = Rethrow(0)
-        elif kind == "trap":
-            action = HostError()
-        else:
-            action = Log()
-        return HostFunc(f"{kind}{i}", _names(params), _names(results), action, returns)
-
-    def operand(self, t: ValType, params: tuple[ValType, ...]) -> str:
-        """An argument of the host function of type ``t``, or a literal."""
-        matching = [i for i, p in enumerate(params) if p == t]
-        if matching and self.ch.chance(60):
-            return f"arg:{self.ch.choice(matching)}"
-        return literal(self.ch, t)
-
     def imports(self) -> None:
-        for tag in self.host_tags:
-            index = self.ctx.type_index(_types_of(tag.params), ())
+        for tag in self.host.tags:
+            index = self.ctx.type_index(sg.types_of(tag.params), ())
             self.module.imports.append(Import(HOST_MODULE, tag.name, ExternKind.TAG, TagType(index)))
         for func in self.host_funcs:
-            index = self.ctx.type_index(_types_of(func.params), _types_of(func.results))
+            index = self.ctx.type_index(sg.types_of(func.params), sg.types_of(func.results))
             self.module.imports.append(Import(HOST_MODULE, func.name, ExternKind.FUNC, index))
 
     def globals(self) -> None:
         ch, ctx, m = self.ch, self.ctx, self.module
         entries: list[tuple[str, ValType, list[Instr]]] = [("fuel", I32, [Instr("i32.const", (FUEL,))])]
         entries += [(f"caught_{kind.name.lower()}", I64, [Instr("i64.const", (0,))]) for kind in CatchKind]
+        entries += [("live", I64, [Instr("i64.const", (0,))]), ("tail_budget", I32, [Instr("i32.const", (TAIL_BUDGET,))])]
         for i in range(ch.int(0, 4)):
-            t = ModuleContext.value_type(ch)
+            t = sg.value_type(ch)
             entries.append((f"g{i}", t, [self.init(t)]))
         for name, t, init in entries:
             m.globals.append(Global(GlobalType(True, t), init))
@@ -217,10 +226,12 @@ class CaseGenerator:
             ctx.globals.append(GlobalType(True, t))
         ctx.fuel_global = 0
         ctx.catch_counters = {kind: 1 + i for i, kind in enumerate(CatchKind)}
+        ctx.live_global = 1 + len(CatchKind)
+        ctx.tail_budget_global = ctx.live_global + 1
 
     def init(self, t: ValType) -> Instr:
-        if t in NUM:
-            return Instr(f"{TYPE_NAMES[t]}.const", (0,))
+        if t in sg.NUM:
+            return Instr(f"{sg.TYPE_NAMES[t]}.const", (0,))
         return Instr("ref.null", ({FUNCREF: HeapType.FUNC, EXTERNREF: HeapType.EXTERN, EXNREF: HeapType.EXN}[t],))
 
     def tables_and_memory(self) -> None:
@@ -235,15 +246,12 @@ class CaseGenerator:
         ctx.func_table, ctx.exn_table = 0, 1
 
     def invocation(self) -> Invoke:
-        target = self.ch.int(0, len(self.defined) - 1)
-        return Invoke(f"f{target}", tuple(literal(self.ch, t) for t in self.defined[target].params))
-
-
-_BY_NAME = {name: t for t, name in TYPE_NAMES.items()}
-
-
-def _types_of(names: tuple[str, ...]) -> tuple[ValType, ...]:
-    return tuple(_BY_NAME[n] for n in names)
+        base = self.ctx.imported_funcs
+        if self.pair and self.ch.chance(50):
+            target = self.ch.choice(sorted(self.pair)) - base
+        else:
+            target = self.ch.int(0, len(self.defined) - 1)
+        return Invoke(f"f{target}", tuple(sg.literal(self.ch, t) for t in self.defined[target].params))
 
 
 def generate_case(choices: Choices, budget: int = 120) -> Case:
