@@ -14,52 +14,25 @@ handlers that branch back to a loop all end the same way on every engine.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
-from engine.syntax.instructions import OPS, Catch, CatchKind, Imm, Instr, MemArg
-from engine.syntax.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, HeapType, ValType
+from engine.syntax.instructions import OPS, Instr, MemArg
+from engine.syntax.types import EXNREF, F32, F64, I32, I64, ValType
 
+from .body_base import MAX_DEPTH, STORES, THROWING, Label, Terminated
+from .calls import CallStatements
 from .choices import Choices
-from .signatures import CONSTS, NUM, long_types, shape_features, types, value_type
+from .handlers import ExceptionStatements
+from .signatures import NUM, long_types, shape_features, types, value_type
+from .values import ValueCode
 
 if TYPE_CHECKING:
     from .module import ModuleContext
 
-MAX_DEPTH = 8
-"""How deeply blocks, try_tables and values nest."""
-LIVE_COUNTS = (4, 8, 12, 16, 24)
-"""How many values a function keeps live across a call that may throw."""
-_OPS_INTO: dict[ValType, list[str]] = {t: [] for t in NUM}
-for _op in OPS.values():
-    if _op.imm is Imm.NONE and _op.sig and len(_op.sig[1]) == 1 and _op.sig[0] \
-            and all(p in NUM for p in _op.sig[0]) and _op.sig[1][0] in NUM:
-        _OPS_INTO[_op.sig[1][0]].append(_op.name)
-LOADS = {I32: ("i32.load", "i32.load8_s", "i32.load16_u"), I64: ("i64.load", "i64.load32_s", "i64.load8_u"),
-         F32: ("f32.load",), F64: ("f64.load",)}
-STORES = {I32: ("i32.store", "i32.store8"), I64: ("i64.store", "i64.store16"), F32: ("f32.store",),
-          F64: ("f64.store",)}
-BITWISE_FLOAT_OPS = ("abs", "neg", "copysign", "reinterpret_i32", "reinterpret_i64",
-                     "convert_i32_s", "convert_i32_u", "convert_i64_s", "convert_i64_u")
-"""Float operations whose result bits are fully determined: no NaN canonicalization."""
-THROWING = ("throw", "throw_ref", "call", "call_indirect", "return_call", "return_call_indirect")
-DELIVERS = {CatchKind.CATCH: False, CatchKind.CATCH_REF: True, CatchKind.CATCH_ALL: False,
-            CatchKind.CATCH_ALL_REF: True}
 
-
-@dataclass
-class Label:
-    """An enclosing label: the types a branch to it carries."""
-    types: tuple[ValType, ...]
-    nests: bool = True
-
-
-class Terminated(Exception):
-    """Not an error: unwinds generation of a sequence after a terminator."""
-
-
-class BodyGenerator:
-    """Writes the body of one function of ``ctx`` with type index ``type_idx``."""
+class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
+    """Writes the body of one function of ``ctx``: the core here, calls, exception
+    handling and values in their own modules."""
 
     def __init__(self, ctx: "ModuleContext", choices: Choices, index: int, params: tuple[ValType, ...],
                  results: tuple[ValType, ...], budget: int, *, throws: bool = False,
@@ -191,90 +164,11 @@ class BodyGenerator:
         self.value(self.locals[index])
         self.emit("local.set", index)
 
-    def stmt_call(self) -> None:
-        func = self.callee(range(len(self.ctx.funcs)))
-        ft = self.ctx.funcs[func]
-        self.values(ft.params)
-        self.emit_call(func)
-        self.drop_all(ft.results)
 
-    def emit_call(self, func: int) -> None:
-        """``call func``, noting a call made inside a try_table (whose handler may catch
-        what is thrown across the callee's tail calls)."""
-        self.emit("call", func)
-        if self.tries:
-            self.ctx.calls_in_try.add((self.index, func))
 
-    def stmt_call_indirect(self) -> None:
-        func = self.callee(range(len(self.ctx.funcs)))
-        ft = self.ctx.funcs[func]
-        self.values(ft.params)
-        slot = self.ch.int(0, len(self.ctx.funcs))       # one past the end is a null entry
-        if self.ch.chance(10):
-            slot = self.ch.int(0, len(self.ctx.funcs) + 2)   # out of bounds, or the wrong type
-        self.emit("i32.const", slot)
-        self.emit("call_indirect", self.ctx.type_index(ft.params, ft.results), self.ctx.func_table)
-        self.drop_all(ft.results)
 
-    def stmt_tail_call(self, at_end: bool = False) -> None:
-        """``return_call``/``return_call_indirect`` to a function with this one's results
-        (a member of its family, or a host function): to more or to less argument
-        space than this function's own, from inside try_tables (whose handlers the
-        call leaves behind), and back to earlier functions -- mutual recursion, which
-        the fuel bounds."""
-        matching = [i for i, ft in enumerate(self.ctx.funcs) if ft.results == self.results]
-        if not matching:
-            return self.stmt_return()
-        if at_end:
-            self.features["function ends in a tail call"] += 1
-        earlier = [i for i in matching if self.ctx.imported_funcs <= i <= self.index]
-        if earlier and self.ch.chance(40):
-            func = self.ch.choice(earlier)
-        elif self.ch.chance(50):
-            # Mostly to a callee with a long tail of parameters, if there is one.
-            longest = max(len(self.ctx.funcs[i].params) for i in matching)
-            func = self.ch.choice([i for i in matching if len(self.ctx.funcs[i].params) == longest])
-        else:
-            func = self.ch.choice(matching) if self.ch.chance(50) else self.callee(matching)
-        ft = self.ctx.funcs[func]
-        self.ctx.tail_calls.add((self.index, func))
-        own = len(self.locals[:self.nparams])
-        if len(ft.params) != own:
-            self.features[f"tail call to {'more' if len(ft.params) > own else 'fewer'} parameters"] += 1
-        if func < self.ctx.imported_funcs:
-            self.features["tail call to a host function"] += 1
-            if self.ctx.host_actions[func] in ("throw", "rethrow"):
-                self.features["tail call to a host function that throws"] += 1
-        self.values(ft.params)
-        if self.ch.chance(30):
-            self.emit("i32.const", func)
-            self.emit("return_call_indirect", self.ctx.type_index(ft.params, ft.results), self.ctx.func_table)
-        else:
-            self.emit("return_call", func)
-        raise Terminated
 
-    def tail_call_partner(self) -> None:
-        """While the module's ``tail_budget`` lasts, spend one and tail-call the partner
-        of a mutually recursive pair (see :meth:`CaseGenerator.mutual_pair`) before
-        anything else, so that the pair's calls run whenever either is called."""
-        budget, partner = self.ctx.tail_budget_global, self.tail_calls
-        assert partner is not None
-        ft = self.ctx.funcs[partner]
-        self.ctx.tail_calls.add((self.index, partner))
-        self.features["mutually recursive pair"] += 1
-        self.emit("global.get", budget)
-        self.open("if", (), ())
-        for op, imm in (("global.get", (budget,)), ("i32.const", (1,)), ("i32.sub", ()), ("global.set", (budget,))):
-            self.emit(op, *imm)
-        self.values(ft.params)
-        self.emit("return_call", partner)
-        self.close()
 
-    def callee(self, candidates: Sequence[int]) -> int:
-        """A function to call: mostly one defined later (or a host function), so call
-        chains mostly end; sometimes any, for recursion -- the fuel bounds it."""
-        later = [i for i in candidates if i > self.index or i < self.ctx.imported_funcs]
-        return self.ch.choice(later if later and self.ch.chance(85) else candidates)
 
     def stmt_return(self) -> None:
         self.values(self.results)
@@ -331,16 +225,6 @@ class BodyGenerator:
             self.statements()
         self.close()
 
-    def stmt_live_across(self) -> None:
-        """Many values on the operand stack, live across a try_table whose body calls a
-        function (which may throw, tail-call, trap), then folded into the exported
-        ``live`` global: a landing pad that restores a register wrongly shows there."""
-        kept = [value_type(self.ch) for _ in range(self.ch.choice(LIVE_COUNTS))]
-        self.values(tuple(kept))
-        self.features["values live across a call in a try_table"] += 1
-        self.try_table((), call_first=True)
-        for t in reversed(kept):
-            self.fold_live(t)
 
     def fold_live(self, t: ValType) -> None:
         """Fold the value of type ``t`` on top of the stack into the exported ``live``
@@ -405,16 +289,7 @@ class BodyGenerator:
             self.value(EXNREF)
             self.emit("table.set", self.ctx.exn_table)
 
-    def stmt_throw(self) -> None:
-        tag = self.ch.int(0, len(self.ctx.tags) - 1)
-        self.values(self.ctx.tags[tag])
-        self.emit("throw", tag)
-        raise Terminated
 
-    def stmt_throw_ref(self) -> None:
-        self.value(EXNREF)
-        self.emit("throw_ref")
-        raise Terminated
 
     def stmt_br(self) -> None:
         label = self.ch.int(0, len(self.labels) - 1)
@@ -432,249 +307,15 @@ class BodyGenerator:
         for _ in types:
             self.emit("drop")
 
-    # -- try_table --------------------------------------------------------------
-
-    def stmt_try(self) -> None:
-        self.try_table(())
-
-    def try_table(self, results: tuple[ValType, ...], params: tuple[ValType, ...] = (),
-                  call_first: bool = False) -> None:
-        """``try_table`` with 0-5 clauses of any kind, in the pattern compilers use:
-        one handler block per clause around it, each handler consuming what its clause
-        delivers and ending at the common exit -- or a clause branching straight to an
-        enclosing label of the right type.  ``params`` are the try_table's own; with
-        ``call_first`` its body starts with a call."""
-        ch, ctx = self.ch, self.ctx
-        clauses: list[tuple[CatchKind, int | None]] = []
-        for _ in range(ch.weighted([(1, 0), (4, 1), (3, 2), (2, 3), (1, 4), (1, 5)])):
-            kind = ch.choice(list(CatchKind))
-            tag = ch.int(0, len(ctx.tags) - 1) if kind in (CatchKind.CATCH, CatchKind.CATCH_REF) else None
-            clauses.append((kind, tag))
-        self.open("block", (), results, nests=False)   # the exit: every path ends here with ``results``
-        exit_label = len(self.labels) - 1
-        handlers: list[tuple[CatchKind, tuple[ValType, ...]]] = []
-        targets: list[int] = []
-        for kind, tag in clauses:
-            delivered = (ctx.tags[tag] if tag is not None else ()) + ((EXNREF,) if DELIVERS[kind] else ())
-            outer = [i for i, label in enumerate(self.labels) if label.types == delivered]
-            self.features[f"clause {kind.text}"] += 1
-            if tag is not None and len(ctx.tags[tag]) >= 5:
-                self.features[f"{kind.text} of a payload of 5+ values"] += 1
-            if outer and ch.chance(20):
-                self.features["clause to an enclosing label"] += 1
-                targets.append(self.ch.choice(outer))
-            else:
-                self.open("block", (), delivered, nests=False)
-                handlers.append((kind, delivered))
-                targets.append(len(self.labels) - 1)
-        catches = tuple(Catch(kind, tag, self.label_index(target)) for (kind, tag), target in zip(clauses, targets))
-        self.features[f"try_table with {len(clauses)} clauses"] += 1
-        self.values(params)
-        self.open("try_table", params, results, (catches,))
-        self.tries += 1
-        if self.tries >= 4:
-            self.features["try_table nested 4+ deep"] += 1
-        self.take_params(params)
-        if call_first:
-            self.stmt_call()
-        if not self.statements():
-            if self.ch.chance(50):
-                self.throw_into(clauses)
-            else:
-                self.values(results)
-        self.tries -= 1
-        self.close()
-        self.emit("br", self.label_index(exit_label))
-        for kind, delivered in reversed(handlers):
-            self.close()
-            self.handlers += 1
-            self.handler(kind, delivered, results)
-            self.handlers -= 1
-            if self.labels[-1] is not self.labels[exit_label]:
-                self.emit("br", self.label_index(exit_label))
-        self.close()
-
-    def throw_into(self, clauses: list[tuple[CatchKind, int | None]]) -> None:
-        """End a try_table body with a throw -- mostly of a tag one of its clauses names."""
-        tags = [tag for _, tag in clauses if tag is not None]
-        tag = self.ch.choice(tags) if tags and self.ch.chance(70) else self.ch.int(0, len(self.ctx.tags) - 1)
-        if len(self.ctx.tags[tag]) >= 5:
-            for kind, _ in clauses:
-                self.features[f"payload of 5+ values thrown into a try_table with {kind.text}"] += 1
-        self.values(self.ctx.tags[tag])
-        self.emit("throw", tag)
-
-    def handler(self, kind: CatchKind, delivered: tuple[ValType, ...], results: tuple[ValType, ...]) -> None:
-        """Code that runs with a clause's ``delivered`` values on the stack and ends
-        with ``results`` on it (or in a terminator).  It first counts itself in the
-        exported counter of its catch kind, so outcomes show which handlers ran."""
-        counter = self.ctx.catch_counters[kind]
-        for op, imm in (("global.get", (counter,)), ("i64.const", (1,)), ("i64.add", ()),
-                        ("global.set", (counter,))):
-            self.code.append(Instr(op, imm))
-        kept = None
-        if delivered and delivered[-1] == EXNREF:
-            kept = self.new_local(EXNREF)
-            self.emit("local.set", kept)
-            delivered = delivered[:-1]
-        for t in reversed(delivered):
-            if self.ch.chance(50):
-                self.emit("drop")
-            else:
-                self.emit("local.set", self.new_local(t))
-        try:
-            if kept is not None and self.ch.chance(25):
-                self.emit("local.get", kept)
-                self.emit("throw_ref")                # rethrow what was caught, identity kept
-                raise Terminated
-            if self.statements():
-                return
-            if results == (EXNREF,) and kept is not None and self.ch.chance(60):
-                self.emit("local.get", kept)
-            else:
-                self.values(results)
-        except Terminated:
-            return
-
-    # -- values -----------------------------------------------------------------
-
-    def values(self, types: tuple[ValType, ...]) -> None:
-        for t in types:
-            self.value(t)
-
-    def value(self, t: ValType) -> None:
-        """Code that pushes one value of type ``t``."""
-        if self.shallow or self.ch.chance(35):
-            return self.leaf(t)
-        self.depth += 1
-        try:
-            if t in NUM:
-                self.num_value(t)
-            else:
-                self.ref_value(t)
-        except Terminated:
-            pass
-        finally:
-            self.depth -= 1
-
-    def leaf(self, t: ValType) -> None:
-        ch = self.ch
-        locals_ = [i for i, lt in enumerate(self.locals) if lt == t]
-        globals_ = [i for i, g in enumerate(self.ctx.globals) if g.type == t]
-        if locals_ and ch.chance(40):
-            self.emit("local.get", ch.choice(locals_))
-        elif globals_ and ch.chance(20):
-            self.emit("global.get", ch.choice(globals_))
-        elif t in NUM:
-            self.const(t)
-        elif t == FUNCREF and ch.chance(50):
-            self.emit("ref.func", ch.int(0, len(self.ctx.funcs) - 1))
-        else:
-            self.emit("ref.null", {FUNCREF: HeapType.FUNC, EXTERNREF: HeapType.EXTERN,
-                                   EXNREF: HeapType.EXN}[t])
-
-    def const(self, t: ValType) -> None:
-        ch = self.ch
-        value = ch.choice(CONSTS[t]) if ch.chance(70) else ch.int(0, 1000)
-        if t == I32:
-            value = (value + 2**31) % 2**32 - 2**31
-        elif t == I64:
-            value = (value + 2**63) % 2**64 - 2**63
-        self.emit(f"{t.value}.const", value)
-
-    def num_value(self, t: ValType) -> None:
-        ch = self.ch
-        kind = ch.weighted([(6, "op"), (2, "load"), (2, "call"), (2, "block"), (2, "if"), (3, "try"),
-                            (1, "tee"), (1, "select"), (1, "throw")])
-        if kind == "op":
-            op = ch.choice(_OPS_INTO[t])
-            self.values(OPS[op].sig[0])  # type: ignore[index]
-            self.emit(op)
-            if t in (F32, F64) and op.split(".")[1] not in BITWISE_FLOAT_OPS:
-                self.canonicalize_nan(t)
-        elif kind == "load":
-            self.address()
-            op = ch.choice(LOADS[t])
-            self.emit(op, MemArg(OPS[op].natural_align or 0, ch.int(0, 8)))
-        elif kind == "tee":
-            index = self.new_local(t)
-            self.value(t)
-            self.emit("local.tee", index)
-        elif kind == "select":
-            self.value(t)
-            self.value(t)
-            self.value(I32)
-            self.emit("select")
-        else:
-            self.structured(t, kind)
-
-    def canonicalize_nan(self, t: ValType) -> None:
-        """Replace a NaN on the stack by the canonical one.  The spec lets a float
-        operation return a NaN of either sign and, from a NaN operand, any payload;
-        once stored to memory or reinterpreted those bits would differ between correct
-        engines (the campaign found exactly that: ``0.0 / 0.0`` stored with ``f64.store``
-        is +NaN on one engine, -NaN on the other).  As wasm-smith's ``canonicalize_nans``."""
-        tmp = self.new_local(t)
-        nan = 0x7FC0_0000 if t == F32 else 0x7FF8_0000_0000_0000
-        for op, imm in (("local.tee", (tmp,)), (f"{t.value}.const", (nan,)), ("local.get", (tmp,)),
-                        ("local.get", (tmp,)), (f"{t.value}.eq", ()), ("select", ())):
-            self.code.append(Instr(op, imm))
-
-    def ref_value(self, t: ValType) -> None:
-        kind = self.ch.weighted([(3, "leaf"), (2, "call"), (1, "block"), (1, "if"),
-                                 (4 if t == EXNREF else 1, "try"), (1, "select"), (1, "throw"),
-                                 (2 if t == EXNREF else 0, "table")])
-        if kind == "leaf":
-            self.leaf(t)
-        elif kind == "select":
-            self.value(t)
-            self.value(t)
-            self.value(I32)
-            self.emit("select", (t,))
-        elif kind == "table":
-            self.emit("i32.const", self.ch.int(0, self.ctx.exn_table_size - (0 if self.ch.chance(10) else 1)))
-            self.emit("table.get", self.ctx.exn_table)
-        else:
-            self.structured(t, kind)
-
-    def structured(self, t: ValType, kind: str) -> None:
-        """Values made by calls, blocks, ifs, try_tables, or a throw standing in."""
-        if kind == "call":
-            funcs = [i for i, ft in enumerate(self.ctx.funcs) if ft.results and ft.results[0] == t]
-            if not funcs:
-                return self.leaf(t)
-            func = self.callee(funcs)
-            ft = self.ctx.funcs[func]
-            self.values(ft.params)
-            self.emit_call(func)
-            self.drop_all(ft.results[1:])
-        elif kind == "block":
-            self.open("block", (), (t,))
-            if not self.statements():
-                self.value(t)
-            self.close()
-        elif kind == "if":
-            self.value(I32)
-            self.open("if", (), (t,))
-            if not self.statements():
-                self.value(t)
-            self.emit("else")
-            if not self.statements():
-                self.value(t)
-            self.close()
-        elif kind == "try":
-            self.try_table((t,))
-        else:
-            self.stmt_throw()
-
-    def address(self) -> None:
-        """A memory address: usually masked into the first page, sometimes not (a trap)."""
-        self.value(I32)
-        if self.ch.chance(85):
-            self.emit("i32.const", 0xFFF0)
-            self.emit("i32.and")
-        else:
-            self.features["unmasked address"] += 1
 
 
-__all__ = ["BodyGenerator", "NUM"]
+
+
+
+
+
+
+
+
+
+
