@@ -9,6 +9,10 @@ exports three functions with the C calling convention:
   object with ``nfields`` payload slots, or null when memory is exhausted (the caller
   traps).  Once :attr:`StoreState.EXN_COUNT` reaches :attr:`StoreState.EXN_THRESHOLD`
   it collects first.  Compiled code calls it through :attr:`StoreState.EXN_ALLOC`.
+  The threshold adapts to the survivors of each collection, unless
+  :attr:`StoreState.COLLECT_EVERY` is ``N`` (stress): then a collection comes every
+  ``N`` allocations, which changes nothing a program can observe but exposes every
+  root the engine forgets.
 * ``void exn_collect(StoreState*)`` -- free every object nothing can reach.
 * ``void root_add(StoreState*, i64 kind, void* address)`` -- register a place outside
   wasm frames that may hold an exnref (a :class:`~engine.compile.layout.Root`).
@@ -187,9 +191,14 @@ def _emit_collect_inner(module: ir.Module, mark_words: ir.Function) -> ir.Functi
         _sweep(b, objects, count, kept)
         b.store(b.load(kept, typ=I64T), _store_field(b, store, StoreState.EXN_COUNT))
     b.call(libc(module, "free"), [worklist])
+    collections = _store_field(b, store, StoreState.COLLECTIONS)
+    b.store(b.add(b.load(collections, typ=I64T), I64T(1)), collections)
     survivors = b.load(_store_field(b, store, StoreState.EXN_COUNT), typ=I64T)
     doubled = b.mul(survivors, I64T(2))
-    threshold = b.select(b.icmp_unsigned("<", doubled, I64T(MIN_THRESHOLD)), I64T(MIN_THRESHOLD), doubled)
+    adaptive = b.select(b.icmp_unsigned("<", doubled, I64T(MIN_THRESHOLD)), I64T(MIN_THRESHOLD), doubled)
+    # Under stress (COLLECT_EVERY = N) the next collection comes N allocations on.
+    every = b.load(_store_field(b, store, StoreState.COLLECT_EVERY), typ=I64T)
+    threshold = b.select(b.icmp_unsigned("==", every, I64T(0)), adaptive, b.add(survivors, every))
     b.store(threshold, _store_field(b, store, StoreState.EXN_THRESHOLD))
     b.ret_void()
     return fn

@@ -28,7 +28,7 @@ import llvmlite.ir as ir
 from ..errors import TrapCode
 from ..syntax.instructions import Catch, CatchKind
 from ..syntax.types import FuncType
-from . import faults
+from . import events, faults
 from .layout import ExnObject, StoreState, UnwindKind, VMContext
 from .types import I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
 
@@ -66,6 +66,7 @@ def raise_exception(t: "FunctionTranslator", exn: ir.Value) -> None:
 
 
 def lower_throw(t: "FunctionTranslator", tag: int) -> None:
+    t.count_event(events.INDEX["throw executed"])
     b = t.builder
     params = tag_payload(t, tag).params
     payload = t.pop(len(params))
@@ -81,6 +82,7 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
 
 
 def lower_throw_ref(t: "FunctionTranslator") -> None:
+    t.count_event(events.INDEX["throw_ref executed"])
     exn = t.stack.pop()
     t.trap_if(t.builder.icmp_unsigned("==", exn, PTR(None)), TrapCode.NULL_REFERENCE)
     raise_exception(t, exn)
@@ -126,7 +128,8 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
             values.append(exn)
         t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.NONE))
         t.store_field(t.store_state, StoreState.EXCEPTION.offset, PTR(None))
-        target = t.frames[-1 - clause.label]
+        target = _clause_target(t, frame, clause, values)
+        t.count_event(events.catch_event(clause.kind, target.kind, clause.label))
         t.add_incoming(target, values)
         b.branch(target.header_bb if target.kind == "loop" else target.end_bb)
         if clause.tag is None:       # catch_all: later clauses can never be reached
@@ -135,6 +138,20 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
     else:
         b.branch(handler_target(t))
     b.position_at_end(saved)
+
+
+def _clause_target(t: "FunctionTranslator", frame: "Frame", clause: Catch, values: list[ir.Value]) -> "Frame":
+    """The frame whose label ``clause`` branches to: label ``clause.label`` counted
+    outside the try_table -- unless the fault ``catch_label_off_by_one`` is planted,
+    which counts the try_table's own label too (where that label takes the same
+    values, so the code still type-checks)."""
+    target = t.frames[-1 - clause.label]
+    if "catch_label_off_by_one" in faults.active:
+        inner = (t.frames + [frame])[-1 - clause.label]
+        types = [v.type for v in values]
+        if [llvm_type(vt) for vt in inner.label_types] == types:
+            return inner
+    return target
 
 
 def _planted_trap_catch(t: "FunctionTranslator", frame: "Frame") -> ir.Block:

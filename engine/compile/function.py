@@ -22,6 +22,7 @@ import llvmlite.ir as ir
 from ..errors import TrapCode
 from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
+from . import events
 from . import exceptions as exc
 from . import faults
 from . import memory as mem
@@ -191,6 +192,17 @@ class FunctionTranslator:
         frame = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32T]), [I32T(0)])
         limit = self.load_field(self.store_state, StoreState.STACK_LIMIT.offset, I64T)
         self.trap_if(b.icmp_unsigned("<", b.ptrtoint(frame, I64T), limit), TrapCode.STACK_OVERFLOW)
+
+    def count_event(self, index: int) -> None:
+        """Count run-time event ``index`` (see :mod:`.events`), if the module counts them."""
+        if not self.mc.options.count_events:
+            return
+        b = self.builder
+        counters = self.fixed("events", lambda: self.load_field(self.store_state, StoreState.EVENTS.offset, PTR))
+        counter = b.gep(counters, [I64T(index)], source_etype=I64T)
+        load = b.load(counter, typ=I64T)
+        load.set_metadata("tbaa", self.mc.tbaa_record)
+        b.store(b.add(load, I64T(1)), counter).set_metadata("tbaa", self.mc.tbaa_record)
 
     def consume_fuel(self) -> None:
         """Fuel and epoch checks, at function entry and loop headers, when enabled."""
@@ -513,6 +525,7 @@ class FunctionTranslator:
         self.emit_call(self.callee(index), tail=False)
 
     def _return_call(self, index: int) -> None:
+        self.count_event(events.INDEX["return_call taken"])
         self.emit_call(self.callee(index), tail=True)
 
     def indirect_callee(self, type_idx: int, table: int) -> tuple[ir.Value, ir.Value, FuncType]:
@@ -533,7 +546,9 @@ class FunctionTranslator:
         self.emit_call(self.indirect_callee(type_idx, table), tail=False)
 
     def _return_call_indirect(self, type_idx: int, table: int) -> None:
-        self.emit_call(self.indirect_callee(type_idx, table), tail=True)
+        target = self.indirect_callee(type_idx, table)
+        self.count_event(events.INDEX["return_call_indirect taken"])
+        self.emit_call(target, tail=True)
 
     # parametric and variable instructions ---------------------------------------------
 

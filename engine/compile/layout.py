@@ -71,7 +71,10 @@ class StoreState(_Layout):
     ROOT_COUNT = 16
     ROOT_CAPACITY = 17
     ROOT_ADD = 18        # void (*)(StoreState*, i64 kind, void* address): append a Root
-    SPILL = 19           # first of SPILL_SLOTS slots: a call's values beyond the registers
+    COLLECT_EVERY = 19   # 0: collect as EXN_THRESHOLD adapts; N: after every N allocations
+    COLLECTIONS = 20     # collections so far
+    EVENTS = 21          # i64[]: run-time event counters (see events.py), when code counts them
+    SPILL = 22           # first of SPILL_SLOTS slots: a call's values beyond the registers
 
     @classmethod
     def size(cls) -> int:

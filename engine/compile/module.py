@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import llvmlite.ir as ir
 
 from ..syntax.instructions import Instr
+from . import faults
 from ..syntax.module import Module, SegmentMode
 from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
@@ -57,6 +58,7 @@ class CompileOptions:
     opt_level: int = 2
     fuel: bool = False
     epoch_interruption: bool = False
+    count_events: bool = False
 
 
 def _for_each(b: ir.IRBuilder, n: int, body: Callable[[ir.Value], None]) -> None:
@@ -348,7 +350,8 @@ class _Initializer(FunctionTranslator):
 
         self.define(block, VMContext.FUNCS, function)
         self.define(block, VMContext.TABLES, table)
-        self.define(block, VMContext.TAGS, lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset))
+        self.define(block, VMContext.TAGS, lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset),
+                    shared="shared_tag_records" in faults.active)
         self.define(block, VMContext.GLOBALS)
         for i, mem in enumerate(self.mc.module.mems):
             record = owned.address(b, block, VMContext.MEMORY, i)
@@ -358,21 +361,38 @@ class _Initializer(FunctionTranslator):
         self.block = block
 
     def define(self, block: ir.Value, kind: VMContext,
-               init: Callable[[ir.Value], None] | None = None) -> None:
+               init: Callable[[ir.Value], None] | None = None, shared: bool = False) -> None:
         """For each defined entity of ``kind`` (an index space): ``init`` its record in
-        ``block``, then point its slot in the index space at it."""
+        ``block``, then point its slot in the index space at it -- or, with ``shared``
+        (only the planted fault ``shared_tag_records`` sets it), at the record of the
+        module's first instance."""
         owned, b = self.mc.owned, self.builder
         if not owned.count[kind]:
             return
         region = owned.region(b, block, kind)
         slots = field_ptr(b, self.instance_array(kind), SLOT * self.imported[kind])
+        used = self.first_instance_region(region) if shared else region
 
         def each(k: ir.Value) -> None:
             record = owned.record(b, region, kind, k)
             if init is not None:
                 init(record)
-            self.store_slot(slots, k, record)
+            self.store_slot(slots, k, owned.record(b, used, kind, k) if shared else record)
         _for_each(b, owned.count[kind], each)
+
+    def first_instance_region(self, region: ir.Value) -> ir.Value:
+        """``region`` in the module's first instance, and the first instance's region in
+        every later one (the planted fault ``shared_tag_records``: per-module state
+        where the spec has per-instance state)."""
+        b = self.builder
+        first = ir.GlobalVariable(self.module, PTR, "first_instance_tags")
+        first.initializer = PTR(None)
+        first.linkage = "internal"
+        seen = b.load(first, typ=PTR)
+        is_first = b.icmp_unsigned("==", seen, PTR(None))
+        with b.if_then(is_first):
+            b.store(region, first)
+        return b.select(is_first, region, seen)
 
     def add_roots(self) -> None:
         """Register the defined globals and tables that can hold an exnref with the
@@ -380,8 +400,9 @@ class _Initializer(FunctionTranslator):
         m, b, imported = self.mc.module, self.builder, self.imported
         roots = [(RootKind.CELL, VMContext.GLOBALS, imported[VMContext.GLOBALS] + i)
                  for i, g in enumerate(m.globals) if _holds_exnref(g.type.type)]
-        roots += [(RootKind.TABLE, VMContext.TABLES, imported[VMContext.TABLES] + i)
-                  for i, t in enumerate(m.tables) if _holds_exnref(t.type.elem)]
+        if "exnref_tables_unrooted" not in faults.active:
+            roots += [(RootKind.TABLE, VMContext.TABLES, imported[VMContext.TABLES] + i)
+                      for i, t in enumerate(m.tables) if _holds_exnref(t.type.elem)]
         if not roots:
             return
         add = callable_pointer(b, self.load_field(self.store_state, StoreState.ROOT_ADD.offset, PTR),

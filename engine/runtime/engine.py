@@ -34,17 +34,27 @@ class Config:
       entry into wasm; deeper calls trap with ``STACK_OVERFLOW``.  This bounds the call
       depth: a frame takes some tens of bytes, so the default allows thousands of
       nested calls.
+    * ``collect_every`` -- collector stress (exnfuzz's own knob): 0 collects exception
+      objects as the heap grows; ``N`` collects after every ``N`` allocations, which
+      no program can observe but which frees at once any object whose root the
+      engine forgot.
+    * ``count_events`` -- compiled code counts what ran (catches by clause kind, label
+      kind and depth; tail calls; throws): see :meth:`Store.events`.
     """
 
     opt_level: int = 2
     consume_fuel: bool = False
     epoch_interruption: bool = False
     max_wasm_stack: int = 512 * 1024
+    collect_every: int = 0
+    count_events: bool = False
 
     def compile_options(self) -> CompileOptions:
         if not 0 <= self.opt_level <= 3:
             raise ValueError(f"opt_level must be 0 to 3, not {self.opt_level}")
-        return CompileOptions(self.opt_level, self.consume_fuel, self.epoch_interruption)
+        if self.collect_every < 0:
+            raise ValueError(f"collect_every must be 0 (adaptive) or a positive count, not {self.collect_every}")
+        return CompileOptions(self.opt_level, self.consume_fuel, self.epoch_interruption, self.count_events)
 
 
 class Trampoline:

@@ -13,6 +13,8 @@ import ctypes
 import weakref
 from typing import Any, Callable
 
+from ..compile.collector import MIN_THRESHOLD
+from ..compile.events import EVENTS
 from ..compile.layout import SLOT, RootKind, StoreState, TableRecord, UnwindKind
 from ..errors import Trap, TrapCode
 from . import native
@@ -108,7 +110,12 @@ class Store:
         collector = self.engine.collector()
         self._state[StoreState.EXN_ALLOC] = collector.exn_alloc_address
         self._state[StoreState.ROOT_ADD] = collector.root_add_address
-        self._state[StoreState.EXN_THRESHOLD] = 1024
+        every = self.engine.config.collect_every
+        self._state[StoreState.COLLECT_EVERY] = every
+        self._state[StoreState.EXN_THRESHOLD] = every or MIN_THRESHOLD
+        if self.engine.config.count_events:
+            counters = self.keep(native.slots(len(EVENTS)))
+            self._state[StoreState.EVENTS] = native.address(counters)
         self._exn_alloc = collector.exn_alloc
         self.host_roots = host_roots = HostRoots()
         collector.root_add(self.state_address, RootKind.TABLE, host_roots.record)
@@ -140,6 +147,22 @@ class Store:
     def _require(self, knob: str) -> None:
         if not getattr(self.engine.config, knob):
             raise ValueError(f"Config.{knob} is not enabled on this store's engine")
+
+    # -- what ran -------------------------------------------------------------------------
+
+    @property
+    def collections(self) -> int:
+        """How often the exception-object collector has run in this store."""
+        return self._state[StoreState.COLLECTIONS]
+
+    def events(self) -> dict[str, int]:
+        """The run-time events counted so far (``Config.count_events``; see
+        :mod:`engine.compile.events`), by name, those that happened only; with the
+        collections as ``"collection"``."""
+        counters = self._state[StoreState.EVENTS]
+        counts = {name: native.read(counters, i) for i, name in enumerate(EVENTS)} if counters else {}
+        counts["collection"] = self.collections
+        return {name: n for name, n in counts.items() if n}
 
     # -- externref handles ----------------------------------------------------------------
 
