@@ -22,7 +22,8 @@ they part:
    elements -- must be equal.
 
 Equality is the outcome model's (see :mod:`oracles.outcome`): every NaN equals every
-NaN, references compare by kind and null-ness, exnrefs by tag and payload.  NaN bits
+NaN, references compare by kind and null-ness, exnrefs by tag, payload and identity
+(objects numbered by first appearance in the run).  NaN bits
 that reach memory are bytes like any other: a case that stores an arithmetic NaN can
 diverge between two correct engines (``corpus/cases/nan_bits_in_memory.json``), so
 cases canonicalize NaNs after float operations, as the generator does.  Fuel is a
@@ -95,7 +96,9 @@ def _compare_call(x: Call, y: Call, a: str, b: str) -> Verdict:
 def _difference(r: Result, s: Result) -> str:
     """What kind of difference two unequal results show."""
     if isinstance(r, Thrown) and isinstance(s, Thrown):
-        return "wrong payload" if r.exn.tag == s.exn.tag else "wrong tag"
+        if r.exn.tag != s.exn.tag:
+            return "wrong tag"
+        return "wrong payload" if r.exn.payload != s.exn.payload else "wrong exception identity"
     if isinstance(r, Trapped) and isinstance(s, Trapped):
         return "wrong trap code"
     if isinstance(r, Returned) and isinstance(s, Returned):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .case import Case
 from .compare import Verdict, compare
@@ -20,14 +20,17 @@ class Differential:
     verdict: Verdict
     seconds: tuple[float, float] = (0.0, 0.0)
     """Wall time of our run (decode, validate, compile, run) and of wasmtime's."""
+    events: dict[str, int] = field(default_factory=dict)
+    """What our engine counted as it ran (see :mod:`engine.compile.events`)."""
 
 
 def check(case: Case) -> Differential:
     """Run ``case`` on both engines and compare (see :mod:`oracles.compare`).  Raises
     :class:`~oracles.runner.RunnerError` when the case cannot be run as written."""
     start = time.perf_counter()
-    ours = run(EngineRunner(case))
+    session = EngineRunner(case)
+    ours = run(session)
     middle = time.perf_counter()
     theirs = run(WasmtimeRunner(case))
     end = time.perf_counter()
-    return Differential(case, ours, theirs, compare(ours, theirs), (middle - start, end - middle))
+    return Differential(case, ours, theirs, compare(ours, theirs), (middle - start, end - middle), session.events)

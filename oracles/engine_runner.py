@@ -4,7 +4,11 @@ Native values here are raw bits for numbers (exact, NaN payloads included) and t
 runtime's objects for references (``Func``, the externref object, ``ExnRef`` -- which
 roots its exception object for as long as Python holds it).  Host functions take and
 return raw slots (``Func(..., slots=True)``) and wrap references at once, before
-anything can run a collection.
+anything can run a collection.  An exception object's identity is its address.
+
+Compiled code counts run-time events (``Config.count_events``): the session's
+:attr:`~oracles.runner.Session.events` after the run.  ``collect_every`` is the
+engine's collector stress setting.
 """
 from __future__ import annotations
 
@@ -38,12 +42,12 @@ def type_name(t: ValType) -> str:
 
 
 @functools.cache
-def _engine(opt_level: int, max_wasm_stack: int) -> runtime.Engine:
+def _engine(opt_level: int, max_wasm_stack: int, collect_every: int) -> runtime.Engine:
     """One engine per configuration: an engine compiles its collector once, and cases
     only differ in their stores (a module's trampolines go with the module, so the
     endless signatures of generated cases leave nothing behind in the engine)."""
-    return runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True,
-                                         max_wasm_stack=max_wasm_stack))
+    return runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True, max_wasm_stack=max_wasm_stack,
+                                         collect_every=collect_every, count_events=True))
 
 
 class EngineRunner(Session):
@@ -54,15 +58,16 @@ class EngineRunner(Session):
 
     def __init__(self, case: Case) -> None:
         super().__init__(case)
-        self.engine = _engine(case.config.opt_level, case.config.max_wasm_stack)
+        config = case.config
+        self.engine = _engine(config.opt_level, config.max_wasm_stack, config.collect_every)
         self.store = runtime.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[int, str] = {}
-        self.instance: runtime.Instance | None = None
+        self.modules: dict[bytes, runtime.Module] = {}
 
-    def instantiate(self) -> None:
+    def instantiate_module(self, data: bytes) -> dict[str, Any]:
         try:
-            module = runtime.Module(self.engine, self.case.module)
+            module = self.modules.get(data) or self.modules.setdefault(data, runtime.Module(self.engine, data))
         except WasmError as e:
             raise ModuleRejected(str(e)) from None
         plan = self.case.plan
@@ -70,8 +75,8 @@ class EngineRunner(Session):
         for imp in module.syntax.imports:
             where = f"import {imp.module}::{imp.name}"
             if imp.module != HOST_MODULE:
-                raise RunnerError(f"{where}: only module {HOST_MODULE!r} is provided")
-            if imp.kind is ExternKind.TAG:
+                imports.append(self.instance_export(imp.module, imp.name))
+            elif imp.kind is ExternKind.TAG:
                 assert isinstance(imp.desc, TagType)
                 imports.append(self._host_tag(plan.tag(imp.name).params, module.syntax.types[imp.desc.type_idx],
                                               imp.name, where))
@@ -80,7 +85,7 @@ class EngineRunner(Session):
             else:
                 raise RunnerError(f"{where}: plans provide only functions and tags")
         try:
-            self.instance = runtime.Instance(self.store, module, imports)
+            return dict(runtime.Instance(self.store, module, imports).exports(self.store).items())
         except LinkError as e:
             raise ModuleRejected(str(e)) from None
 
@@ -119,6 +124,9 @@ class EngineRunner(Session):
     def interrupt(self) -> None:
         self.engine.increment_epoch()
 
+    def renew_deadline(self) -> None:
+        self.store.set_epoch_deadline(1)
+
     # HostEnv
 
     def native(self, t: str, value: Value) -> Any:
@@ -140,20 +148,20 @@ class EngineRunner(Session):
 
     def _exn(self, exnref: runtime.ExnRef, depth: int) -> Exn:
         tag = exnref.tag
+        number = self.identity(exnref.pointer, exnref)
         if depth >= MAX_EXN_DEPTH:
-            return Exn(self._tag_name(tag), None)
+            return Exn(self._tag_name(tag), None, number)
         params = tag.type().params
         payload = tuple(self.normalize(type_name(t), self._from_slot(t, s), depth + 1)
                         for t, s in zip(params, exnref.payload_slots()))
-        return Exn(self._tag_name(tag), payload)
+        return Exn(self._tag_name(tag), payload, number)
 
     def _tag_name(self, tag: runtime.Tag) -> str:
         if tag.record in self.host_tags:
             return self.host_tags[tag.record]
-        if self.instance is not None:
-            for name, extern in self.instance.exports().items():
-                if isinstance(extern, runtime.Tag) and extern.record == tag.record:
-                    return f"export:{name}"
+        for name, extern in self.exports.items():
+            if isinstance(extern, runtime.Tag) and extern.record == tag.record:
+                return f"export:{name}"
         return "unexported"
 
     def _tag(self, name: str) -> runtime.Tag:
@@ -162,8 +170,8 @@ class EngineRunner(Session):
             for record, tag_name in self.host_tags.items():
                 if tag_name == name:
                     return runtime.Tag._from_record(self.store, record)
-        elif self.instance is not None:
-            extern = self.instance.exports().get(rest)
+        else:
+            extern = self.exports.get(rest)
             if isinstance(extern, runtime.Tag):
                 return extern
         raise HostFailure(f"no tag {name} to throw (yet)")
@@ -180,7 +188,7 @@ class EngineRunner(Session):
         return runtime.WasmException(exnref.tag, exnref.payload, exnref=exnref)
 
     def _export(self, name: str) -> runtime.Func:
-        extern = self.instance.exports().get(name) if self.instance is not None else None
+        extern = self.exports.get(name)
         if not isinstance(extern, runtime.Func):
             raise HostFailure(f"no exported function {name!r} (yet)")
         return extern
@@ -201,9 +209,8 @@ class EngineRunner(Session):
         return None
 
     def state(self) -> State:
-        assert self.instance is not None
         globals_, memories, tables = [], [], []
-        for name, extern in self.instance.exports().items():
+        for name, extern in self.exports.items():
             if isinstance(extern, runtime.Global):
                 t = extern.type().type
                 globals_.append((name, self.normalize(type_name(t), self._from_slot(t, extern.slot()))))
@@ -218,4 +225,5 @@ class EngineRunner(Session):
         return State(tuple(globals_), tuple(memories), tuple(tables))
 
     def close(self) -> None:
+        self.events = self.store.events()
         self.store.close()

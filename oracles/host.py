@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .outcome import Exn, HostCall, HostCaught, HostDone, HostEvent, Result, Returned, Value, parse_value
-from .plan import MAX_REENTRY, CallExport, HostError, HostFunc, Log, Rethrow, Throw
+from .plan import MAX_REENTRY, CallExport, HostError, HostFunc, Keep, Log, Rethrow, Throw, ThrowKept
 
 
 class RunnerError(Exception):
@@ -32,6 +32,8 @@ class HostEnv(Protocol):
 
     trace: list[HostEvent]
     depth: int
+    kept: dict[int, Any]
+    """The exnrefs host functions keep (:class:`~oracles.plan.Keep`), by slot."""
 
     def native(self, t: str, value: Value) -> Any:
         """The engine's value for a literal."""
@@ -109,14 +111,23 @@ class HostFunction:
                                   f"the plan throws it with {self._types(action.payload)}")
             raise env.throw(action.tag, [self._operand(o, args) for o in action.payload])
         if isinstance(action, Rethrow):
-            exnref = args[action.arg]
-            if env.normalize("exnref", exnref) == parse_value("exnref:null"):
-                raise HostFailure(f"{self.func.name}: rethrow of a null exnref")
-            raise env.rethrow(exnref)
+            return self._rethrow(args[action.arg], "rethrow of a null exnref")
+        if isinstance(action, Keep):
+            env.kept[action.slot] = args[action.arg]
+            return self._returns(args)
+        if isinstance(action, ThrowKept):
+            if action.slot not in env.kept:
+                raise HostFailure(f"{self.func.name}: host slot {action.slot} keeps nothing")
+            return self._rethrow(env.kept[action.slot], f"throw of the null exnref in host slot {action.slot}")
         if isinstance(action, HostError):
             raise HostFailure(f"{self.func.name}: host error")
         assert isinstance(action, CallExport)
         return self._call_export(action, args)
+
+    def _rethrow(self, exnref: Any, null_error: str) -> list[Any]:
+        if self.env.normalize("exnref", exnref) == parse_value("exnref:null"):
+            raise HostFailure(f"{self.func.name}: {null_error}")
+        raise self.env.rethrow(exnref)
 
     def _call_export(self, action: CallExport, args: list[Any]) -> list[Any]:
         env = self.env

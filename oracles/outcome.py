@@ -12,8 +12,17 @@ Values are normalized so that equality is the comparison the oracle wants:
   for arithmetic NaNs, any payload -- two correct engines may differ there;
 - ``funcref`` and ``externref`` are compared by kind and null-ness only (identities
   are engine-private);
-- an ``exnref`` is its tag (see :func:`tag_name`) and its payload, compared
-  recursively; ``exnref`` null is ``Ref("exnref", True)``.
+- an ``exnref`` is its tag, its payload (compared recursively) and its *identity*:
+  exception objects are numbered by first appearance in the run (``exn#1``,
+  ``exn#2``... in results, host events and the final state, in the order the runner
+  meets them), so an engine that hands out a copy where the spec requires the very
+  same object -- a rethrow, an exnref kept in a global -- differs; ``exnref`` null is
+  ``Ref("exnref", True)``.  To keep numbers unambiguous a runner holds every object it
+  has numbered until the run ends (so its address cannot be reused).
+
+Names: a tag is ``host:NAME`` (a tag of the plan), ``export:NAME`` (exported by the
+case's first instance), ``export:NAME@INSTANCE`` (by a later one) or ``unexported``;
+exported functions, globals, memories and tables are named the same way.
 """
 from __future__ import annotations
 
@@ -85,14 +94,16 @@ class Ref:
 
 @dataclass(frozen=True)
 class Exn:
-    """A non-null exnref, or an exception in flight: its tag and payload.  ``payload``
-    is None beyond :data:`MAX_EXN_DEPTH` levels of nesting."""
+    """A non-null exnref, or an exception in flight: its tag, payload and identity
+    (the object's number in the run, from 1; 0 when not numbered).  ``payload`` is
+    None beyond :data:`MAX_EXN_DEPTH` levels of nesting."""
     tag: str
     payload: tuple["Value", ...] | None
+    id: int = 0
 
     def __str__(self) -> str:
         inner = "..." if self.payload is None else ", ".join(map(str, self.payload))
-        return f"exn({self.tag}; {inner})"
+        return f"exn#{self.id}({self.tag}; {inner})"
 
 
 Value = Union[Num, Ref, Exn]

@@ -13,12 +13,19 @@ the host's behaviour and both runners act alike.  Every host function does one
   catches it and returns ``returns`` as a marker; a trap always propagates;
 - :class:`Rethrow` throws the very exception object it received as an ``exnref``
   argument back (a null one is a host error);
+- :class:`Keep` keeps an ``exnref`` argument in a host slot, as a program holds an
+  exception object between calls (the object must stay alive however many
+  collections run), and returns ``returns``;
+- :class:`ThrowKept` throws the object a slot keeps (an empty slot, or a null in it,
+  is a host error);
 - :class:`HostError` raises an ordinary host error: a trap, which no wasm handler
   may catch.
 
 Operands (payloads, arguments) are value literals (:func:`oracles.outcome.parse_value`)
 or ``arg:N``, the host function's N-th argument.  Tags are named ``host:NAME`` (a
-:class:`TagDef` of the plan) or ``export:NAME`` (a tag the instance exports).
+:class:`TagDef` of the plan) or ``export:NAME`` (a tag an instance exports;
+``NAME@INSTANCE`` for instances after the first, see :mod:`oracles.case`), and so are
+the exports :class:`CallExport` calls.
 """
 from __future__ import annotations
 
@@ -66,12 +73,26 @@ class Rethrow:
 
 
 @dataclass(frozen=True)
+class Keep:
+    arg: int
+    slot: int = 0
+    kind = "keep"
+
+
+@dataclass(frozen=True)
+class ThrowKept:
+    slot: int = 0
+    kind = "throw_kept"
+
+
+@dataclass(frozen=True)
 class HostError:
     kind = "trap"
 
 
-Action = Union[Log, Throw, CallExport, Rethrow, HostError]
-_ACTIONS: dict[str, type] = {cls.kind: cls for cls in (Log, Throw, CallExport, Rethrow, HostError)}
+Action = Union[Log, Throw, CallExport, Rethrow, Keep, ThrowKept, HostError]
+_ACTIONS: dict[str, type] = {cls.kind: cls for cls in (Log, Throw, CallExport, Rethrow, Keep, ThrowKept,
+                                                        HostError)}
 
 
 @dataclass(frozen=True)
@@ -132,9 +153,9 @@ class HostPlan:
         elif isinstance(action, CallExport):
             for operand in action.args:
                 _check_operand(operand, None, func.params, where)
-        elif isinstance(action, Rethrow):
+        elif isinstance(action, (Rethrow, Keep)):
             if not 0 <= action.arg < len(func.params) or func.params[action.arg] != "exnref":
-                raise PlanError(f"{where}: rethrow needs argument {action.arg} to be an exnref")
+                raise PlanError(f"{where}: {action.kind} needs argument {action.arg} to be an exnref")
 
     def tag(self, name: str) -> TagDef:
         for tag in self.tags:

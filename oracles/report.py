@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from itertools import zip_longest
 
-from .case import module_text
+from .case import modules_text
 from .differential import Differential
 
 COLUMN = 60
@@ -30,6 +30,7 @@ def full(result: Differential) -> str:
     both outcomes side by side and the verdict."""
     case = result.case
     invocations = "\n".join(f"  {i.export}({', '.join(i.args)})" for i in case.invocations)
-    return (f";; module\n{module_text(case.module)}\n"
+    instances = "".join(f";; then instance {i.name}\n" for i in case.instances)
+    return (f";; module\n{modules_text(case)}\n{instances}"
             f";; host plan\n{json.dumps(case.plan.to_json(), indent=1)}\n\n"
             f";; invocations\n{invocations}\n\n{outcomes(result)}")

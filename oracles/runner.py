@@ -1,10 +1,12 @@
 """Running a case on one engine: the steps every runner takes, in one place.
 
 A runner is a :class:`Session` subclass for its engine (``EngineRunner`` for ours,
-``WasmtimeRunner`` for the reference).  :func:`run` drives it: instantiate with the
-plan's host functions, make each invocation in order (recording the host trace of
-each), then read the exported state.  Every engine-specific step is a method of the
-session, so both engines are observed in exactly the same way.
+``WasmtimeRunner`` for the reference).  :func:`run` drives it: instantiate every
+instance of the case in order, with the plan's host functions and what earlier
+instances export, make each invocation in order (recording the host trace of each),
+then read the exported state of every instance.  Every engine-specific step is a
+method of the session, so both engines are observed in exactly the same way; so is
+the numbering of exception objects (:meth:`Session.identity`).
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any
 
-from .case import Case
+from .case import Case, qualify
 from .host import HostFailure, HostFunction, RunnerError
-from .plan import PlanError
+from .plan import HOST_MODULE, PlanError
 from .outcome import (Call, Exn, HostEvent, Outcome, Rejected, Result, Returned, State, Thrown, Trapped, Value,
                       parse_value, trap_name)
 
@@ -37,19 +39,62 @@ class Session(ABC):
         self.case = case
         self.trace: list[HostEvent] = []
         self.depth = 0
+        self.kept: dict[int, Any] = {}
+        self.instances: dict[str, dict[str, Any]] = {}
+        """Each instance's exports (engine objects) by plain name, in instantiation order."""
+        self.exports: dict[str, Any] = {}
+        """Every instance's exports by case-wide name (see :func:`~oracles.case.qualify`)."""
+        self.events: dict[str, int] = {}
+        """What the engine counted as it ran (see :mod:`engine.compile.events`), if it can."""
+        self._identities: dict[Any, int] = {}
+        self._numbered: list[Any] = []
 
     def host_function(self, name: str) -> HostFunction:
         """The plan's host function ``name``, bound to this session."""
         return HostFunction(self.case.plan.func(name), self)
 
-    @abstractmethod
     def instantiate(self) -> None:
-        """Compile and instantiate the module with the plan's imports (raises
-        :class:`ModuleRejected`, or what the start function raised)."""
+        """Instantiate the case's instances in order (raises :class:`ModuleRejected`, or
+        what a start function raised)."""
+        for name, module in self.case.instance_modules():
+            exports = self.instantiate_module(module)
+            self.instances[name] = exports
+            for export, extern in exports.items():
+                self.exports[qualify(export, name)] = extern
+
+    @abstractmethod
+    def instantiate_module(self, module: bytes) -> dict[str, Any]:
+        """Compile and instantiate ``module``, importing from the plan (module
+        ``"host"``) and from earlier instances (:meth:`instance_export`); its exports
+        by name."""
+
+    def instance_export(self, instance: str, name: str) -> Any:
+        """What an earlier ``instance`` exports as ``name``, for an import."""
+        exports = self.instances.get(instance)
+        if exports is None:
+            raise RunnerError(f"import {instance}::{name}: the module is neither {HOST_MODULE!r} nor an "
+                              f"earlier instance ({', '.join(self.instances) or 'none yet'})")
+        if name not in exports:
+            raise RunnerError(f"import {instance}::{name}: instance {instance} exports no {name!r}")
+        return exports[name]
+
+    def identity(self, key: Any, keep: Any) -> int:
+        """The number of the exception object ``key`` identifies: the next number the
+        first time the run meets it.  ``keep`` (a rooted handle of the object) is held
+        until the run ends, so the object, and so its key, stays unique."""
+        number = self._identities.get(key)
+        if number is None:
+            number = self._identities[key] = len(self._identities) + 1
+            self._numbered.append(keep)
+        return number
 
     @abstractmethod
     def interrupt(self) -> None:
         """Make running wasm trap with ``interrupt`` soon (called from another thread)."""
+
+    @abstractmethod
+    def renew_deadline(self) -> None:
+        """Let wasm run again after an :meth:`interrupt` (each step has its own timeout)."""
 
     @abstractmethod
     def state(self) -> State:
@@ -138,7 +183,8 @@ _watchdog = _Watchdog()
 
 
 def run(session: Session) -> Outcome:
-    """Run ``session``'s case to its :class:`~oracles.outcome.Outcome`."""
+    """Run ``session``'s case to its :class:`~oracles.outcome.Outcome`, each step (the
+    instantiation, each invocation) within the case's timeout."""
     _watchdog.watch(session, session.case.config.timeout)
     try:
         return _run(session)
@@ -164,6 +210,9 @@ def _run(session: Session) -> Outcome:
         return Outcome(instantiate)
     calls = []
     for invoke in session.case.invocations:
+        # Each step gets the whole timeout: compiling a large module must not eat into it.
+        _watchdog.watch(session, session.case.config.timeout)
+        session.renew_deadline()
         session.trace = []
         try:
             params, results = session.export_type(invoke.export)

@@ -9,7 +9,8 @@ needs through ``wasmtime._ffi`` instead:
   (:data:`EXNREF`), with numbers as exact bits;
 - :func:`call` calls a function and raises :class:`WasmTrap` or
   :class:`WasmException` when it does not return;
-- :func:`exn_new`, :func:`exn_tag`, :func:`exn_fields` make and read exception objects;
+- :func:`exn_new`, :func:`exn_tag`, :func:`exn_fields`, :func:`exn_identity` make and
+  read exception objects;
 - :func:`host_func` makes a host function of a Python callback, which throws into the
   calling wasm by raising :class:`WasmException`;
 - :func:`instantiate`, :func:`global_get`, :func:`table_get`, and :func:`type_names`,
@@ -268,6 +269,12 @@ def exn_tag(context: Any, exn: Val) -> wasmtime.Tag:
     if error:
         raise wasmtime.WasmtimeError._from_ptr(error)
     return wasmtime.Tag._from_raw(tag)
+
+
+def exn_identity(context: Any, exn: Val) -> int:
+    """The raw GC reference of non-null ``exn``'s object: the same for every root of one
+    object, and not reused while any root of it lives."""
+    return int(ffi.wasmtime_exnref_to_raw(context, ctypes.byref(exn.raw.of.exnref)))
 
 
 def exn_fields(context: Any, exn: Val) -> list[Val]:

@@ -6,7 +6,9 @@ wasmtime-py's API knows no ``exnref``.  Native values are :class:`~oracles.wasmt
 rethrow throws the very object received).  Each session has its own engine -- epochs
 are engine-wide, so the timeout of one case must not interrupt another -- with the
 reference feature set, epoch interruption (deadline: one tick) and the case's
-``max_wasm_stack``.
+``max_wasm_stack``.  An exception object's identity is its raw GC reference
+(``wasmtime_exnref_to_raw``), unique while the session holds a root of it.  Under
+collector stress (``collect_every``) wasmtime collects its GC heap at every host call.
 """
 from __future__ import annotations
 
@@ -68,16 +70,14 @@ class WasmtimeRunner(Session):
         self.host_tags: dict[str, wasmtime.Tag] = {}
         """The plan's tags the module imports, by plan name: one tag per name, however
         often it is imported."""
-        self.exports: dict[str, Any] = {}
-        """The instance's exports in export order (empty until instantiation returns)."""
 
     @property
     def context(self) -> Any:
         return self.store._context()
 
-    def instantiate(self) -> None:
+    def instantiate_module(self, data: bytes) -> dict[str, Any]:
         try:
-            module = wasmtime.Module(self.engine, self.case.module)
+            module = wasmtime.Module(self.engine, data)
         except wasmtime.WasmtimeError as e:
             raise ModuleRejected(str(e)) from None
         imports = [self._import(imp) for imp in module.imports]
@@ -85,12 +85,12 @@ class WasmtimeRunner(Session):
             instance = capi.instantiate(self.store, module, imports)
         except wasmtime.WasmtimeError as e:
             raise ModuleRejected(str(e)) from None
-        self.exports = dict(instance.exports(self.store))
+        return dict(instance.exports(self.store))
 
     def _import(self, imp: wasmtime.ImportType) -> Any:
         where = f"import {imp.module}::{imp.name}"
         if imp.module != HOST_MODULE:
-            raise RunnerError(f"{where}: only module {HOST_MODULE!r} is provided")
+            return self.instance_export(imp.module or "", imp.name or "")
         ty = imp.type
         if isinstance(ty, wasmtime.TagType):
             return self._host_tag(imp.name or "", ty, where)
@@ -112,10 +112,18 @@ class WasmtimeRunner(Session):
             raise RunnerError(f"{where}: the module wants {_names(ty)}, the plan's function has "
                               f"{func.params} -> {func.results}")
         host = self.host_function(name)
+        if self.case.config.collect_every:
+            def stressed(args: list[Any]) -> list[Any]:
+                self.store.gc()
+                return host(*args)
+            return capi.host_func(self.store, ty, stressed)
         return capi.host_func(self.store, ty, lambda args: host(*args))
 
     def interrupt(self) -> None:
         self.engine.increment_epoch()
+
+    def renew_deadline(self) -> None:
+        self.store.set_epoch_deadline(1)
 
     # HostEnv
 
@@ -139,11 +147,12 @@ class WasmtimeRunner(Session):
     def _exn(self, exnref: capi.Val, depth: int) -> Exn:
         tag = capi.exn_tag(self.context, exnref)
         name = self._tag_name(tag)
+        number = self.identity(capi.exn_identity(self.context, exnref), exnref.clone())
         if depth >= MAX_EXN_DEPTH:
-            return Exn(name, None)
+            return Exn(name, None, number)
         params, _ = _names(tag.type(self.store).functype)
         fields = capi.exn_fields(self.context, exnref)
-        return Exn(name, tuple(self.normalize(t, v, depth + 1) for t, v in zip(params, fields)))
+        return Exn(name, tuple(self.normalize(t, v, depth + 1) for t, v in zip(params, fields)), number)
 
     def _tag_name(self, tag: wasmtime.Tag) -> str:
         for name, host_tag in self.host_tags.items():
