@@ -7,6 +7,9 @@ made.  Every generated case -- a valid, terminating module with nested ``try_tab
 invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outcomes
 (:mod:`oracles.compare`).
 
+- What ran -- catches by clause kind, label kind and depth, tail calls, traps, host
+  events, collections -- is fed back to libFuzzer as coverage
+  (:mod:`fuzz_targets.feedback`), so inputs that make a rare event happen are kept.
 - ``agree``: fine.  ``inconclusive`` (a stack or time limit): counted, not a crash.
 - An input whose case this process has already checked is a *repeat*: a third of
   libFuzzer's mutations change nothing the generator reads, and both engines are
@@ -15,6 +18,8 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
   plan, both outcomes side by side, the reason) and writes the case file next to
   libFuzzer's crash artifact (``<artifact_prefix>crash-<sha1>.case.json``, replay it
   with ``python -m oracles run``).
+- A run that raises an unexpected error (our runtime reading a slot an engine bug
+  left wrong, say) stops the target like a divergence, with the case file.
 - A generated case that either engine rejects, or that cannot run as written, is a
   generator bug and stops the target too.
 
@@ -33,6 +38,7 @@ import gc
 import hashlib
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,11 +55,14 @@ if __name__ == "__main__":
         import oracles.differential  # noqa: F401
 
 from engine.compile import faults  # noqa: E402
+from fuzz_targets import feedback  # noqa: E402
 from fuzz_targets._common import run_fuzzer  # noqa: E402
 from generators import Choices, generate_case  # noqa: E402
 from oracles import report  # noqa: E402
-from oracles.case import Case, module_text, save  # noqa: E402
+from oracles.case import Case, modules_text, save  # noqa: E402
 from oracles.differential import Differential, check  # noqa: E402
+from oracles.runner import RunnerError  # noqa: E402
+from oracles.observed import observed  # noqa: E402
 from oracles.outcome import Rejected  # noqa: E402
 
 RUN_DIR = ROOT / "runs" / "exceptions"
@@ -69,6 +78,11 @@ class Divergence(Exception):
 
 class GeneratorBug(Exception):
     """The generator made a case that is not valid or cannot run as written."""
+
+
+class RunFailure(Exception):
+    """Running a case raised an unexpected error -- our runtime reading a slot an engine
+    bug left wrong, say: a finding, reported like a divergence."""
 
 
 @dataclass
@@ -129,8 +143,10 @@ def check_case(case: Case, generated: float) -> Differential:
     """Run ``case`` (which took ``generated`` seconds to make) on both engines and compare."""
     try:
         result = check(case)
-    except Exception as e:   # a RunnerError, or worse: the generator's fault either way
-        raise GeneratorBug(f"the generated case cannot run: {e!r}\n\n{module_text(case.module)}") from e
+    except RunnerError as e:
+        raise GeneratorBug(f"the generated case cannot run: {e!r}\n\n{modules_text(case)}") from e
+    except Exception as e:
+        raise RunFailure(f"running the case raised {e!r}\n\n{traceback.format_exc()}") from e
     if isinstance(result.ours.instantiate.result, Rejected) and isinstance(result.theirs.instantiate.result,
                                                                            Rejected):
         raise GeneratorBug(f"both engines reject a generated module: {result.ours.instantiate.result}")
@@ -146,15 +162,18 @@ def test_one_input(data: bytes) -> None:
     if digest in CHECKED:
         STATS.repeats += 1
         return
-    result = check_case(case, generated)
+    try:
+        result = check_case(case, generated)
+    except RunFailure as failure:
+        path = save(case, artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json")
+        raise RunFailure(f"{failure}\ncase file: {path}") from failure
+    feedback.record(observed(result.ours, result.events))
     if STATS.execs == 1:
         # What the first case set up (engines, caches, trampolines) lives as long as the
         # process: out of the collector's way, every later collection is cheaper (~5%).
         gc.freeze()
     if result.verdict.kind == "diverge":
-        path = artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save(result.case, path)
+        path = save(result.case, artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json")
         raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
     if len(CHECKED) >= MAX_CHECKED:
         CHECKED.clear()
@@ -168,6 +187,7 @@ def main() -> None:
     if len(sys.argv) == 1:
         (RUN_DIR / "corpus").mkdir(parents=True, exist_ok=True)
     STATS.started = time.monotonic()
+    feedback.reserve()
     run_fuzzer(test_one_input, STATS.summary, default_args=DEFAULT_ARGS)
 
 

@@ -9,6 +9,6 @@ Kept apart from :mod:`oracles` (which runs and compares cases) as wasmtime keeps
 b'\\x00asm'
 """
 from .choices import Choices, Pick
-from .module import generate_case
+from .instances import generate_case
 
 __all__ = ["Choices", "Pick", "generate_case"]

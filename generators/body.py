@@ -80,7 +80,7 @@ class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
 
     def body(self) -> tuple[list[ValType], list[Instr]]:
         """The function's extra locals and its instructions."""
-        self.labels = [Label(self.results)]
+        self.labels = [Label(self.results, kind="func")]
         self.fuel_tick()
         if self.tail_calls is not None or self.ch.chance(30):
             self.features["parameters folded into live"] += 1
@@ -89,6 +89,14 @@ class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
                 self.fold_live(self.locals[i])
         if self.tail_calls is not None:
             self.tail_call_partner()
+        try:
+            if self.throws and self.ch.chance(50):
+                self.features["function starts with a throw"] += 1
+                self.stmt_throw()
+            if self.ch.chance(50):
+                self.lead_statement()
+        except Terminated:
+            return self.locals[self.nparams:], self.code
         if not self.statements():
             try:
                 if self.throws:
@@ -101,6 +109,16 @@ class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
             except Terminated:
                 pass
         return self.locals[self.nparams:], self.code
+
+    def lead_statement(self) -> None:
+        """A statement of the kinds that matter most, first in the body: random code
+        ends early so often (a trap, a throw that escapes) that a construct later in a
+        body rarely runs at all."""
+        self.features["function leads with an exception construct"] += 1
+        if self.ctx.stressed and self.ch.chance(40):
+            return self.stmt_throw_loop()
+        getattr(self, "stmt_" + self.ch.choice(("catch_to_label", "catch_to_label", "live_across", "throw_loop",
+                                                "try", "multi_block")))()
 
     def fuel_tick(self) -> None:
         fuel = self.ctx.fuel_global
@@ -123,7 +141,7 @@ class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
         count as part of it toward :data:`MAX_DEPTH`."""
         blocktype = self.ctx.blocktype(params, results)
         self.emit(op, blocktype, *extra) if op == "try_table" else self.emit(op, blocktype)
-        self.labels.append(Label(params if op == "loop" else results, nests))
+        self.labels.append(Label(params if op == "loop" else results, nests, op))
         self.depth += nests
 
     def close(self) -> None:
@@ -137,15 +155,30 @@ class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
     # -- statements ---------------------------------------------------------------
 
     def statements(self) -> bool:
-        """A few statements; True if the last one was a terminator."""
+        """A few statements; True if the last one was a terminator (sometimes followed
+        by dead code)."""
         for _ in range(self.ch.int(0, 4)):
             if self.shallow:
                 break
             try:
                 self.statement()
             except Terminated:
+                if self.ch.chance(15):
+                    self.dead_code()
                 return True
         return False
+
+    def dead_code(self) -> None:
+        """Unreachable code after a terminator, which validates against the polymorphic
+        stack: a ``throw`` with no operands in sight, or a whole try_table -- code an
+        engine must compile however it tracks the stack, and never run."""
+        self.features["dead code after a terminator"] += 1
+        if self.ch.chance(50):
+            self.emit("throw", self.ch.int(0, len(self.ctx.tags) - 1))
+            self.features["throw in dead code"] += 1
+        else:
+            self.features["try_table in dead code"] += 1
+            self.try_table(())
 
     def statement(self) -> None:
         ch = self.ch
@@ -153,7 +186,7 @@ class BodyGenerator(CallStatements, ExceptionStatements, ValueCode):
             (6, "set"), (6, "call"), (8, "try"), (3, "if"), (3, "loop"), (3, "block"), (3, "store"),
             (3, "throw"), (2, "throw_ref"), (2, "br"), (2, "global_exn"), (1, "block_param"),
             (1, "call_indirect"), (1, "return"), (5 if self.tries else 2, "tail_call"), (1, "trap"), (1, "grow"),
-            (2, "live_across"), (2, "multi_block"),
+            (2, "live_across"), (2, "multi_block"), (3, "catch_to_label"), (1, "throw_loop"),
         ])
         getattr(self, f"stmt_{kind}")()
 

@@ -31,9 +31,11 @@ DELIVERS = {CatchKind.CATCH: False, CatchKind.CATCH_REF: True, CatchKind.CATCH_A
 
 @dataclass
 class Label:
-    """An enclosing label: the types a branch to it carries."""
+    """An enclosing label: the types a branch to it carries, and the kind of
+    construct it belongs to (``func``, ``block``, ``loop``, ``if``, ``try_table``)."""
     types: tuple[ValType, ...]
     nests: bool = True
+    kind: str = "block"
 
 
 class Terminated(Exception):

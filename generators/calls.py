@@ -38,8 +38,12 @@ class CallStatements:
         ft = self.ctx.funcs[func]
         self.values(ft.params)
         slot = self.ch.int(0, len(self.ctx.funcs))       # one past the end is a null entry
-        if self.ch.chance(10):
-            slot = self.ch.int(0, len(self.ctx.funcs) + 2)   # out of bounds, or the wrong type
+        odd = self.ch.int(0, 5)
+        if odd == 0:                                        # out of bounds
+            slot = self.ctx.func_table_size + self.ch.int(0, 1)
+        elif odd == 1:                                      # a free slot: null, or a later instance's function
+            slot = self.ch.int(len(self.ctx.funcs) + 1, self.ctx.func_table_size - 1)
+            self.features["call_indirect to a free table slot"] += 1
         self.emit("i32.const", slot)
         self.emit("call_indirect", self.ctx.type_index(ft.params, ft.results), self.ctx.func_table)
         self.drop_all(ft.results)

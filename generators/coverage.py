@@ -18,11 +18,12 @@ import sys
 from collections import Counter
 
 from oracles.engine_runner import EngineRunner
-from oracles.outcome import HostCaught, Num, Outcome, Thrown, Trapped
+from oracles.observed import observed
+from oracles.outcome import Outcome
 from oracles.runner import run
 
 from .choices import Choices
-from .module import CaseGenerator
+from .instances import CaseGenerator
 
 REQUIRED = (
     "host tag", "defined (exported) tag", "payload of 0 values", "payload of 4 values",
@@ -54,6 +55,12 @@ AT_LEAST_5_PERCENT = (
     "tail call to a host function", "tail call to a host function that throws", "return_call inside a try_table",
     "return_call_indirect inside a try_table", "call in a try_table to a function that tail-calls",
     "mutual tail recursion", "values live across a call in a try_table",
+    "one module twice", "two linked modules", "call_indirect to a free table slot", "collector stress",
+    "host keep", "host throw_kept", "exceptions thrown and kept in a loop", "exnref kept by the host",
+    *(f"clause to a {kind} label" for kind in ("block", "loop", "if", "else", "try_table", "func")),
+    *(f"clause to a label at depth {d}" for d in ("0", "1", "2", "3+")),
+    "handler entered with values below on the stack", "dead code after a terminator", "throw in dead code",
+    "try_table in dead code", "start function", "host error raised inside a handler",
 )
 """Constructs every campaign must exercise often: each in at least 5% of cases."""
 MIN_SHARE = 5.0
@@ -61,22 +68,20 @@ RUNTIME_REQUIRED = (
     "caught by catch", "caught by catch_ref", "caught by catch_all", "caught by catch_all_ref",
     "trap unreachable", "trap null_reference", "trap integer_division_by_zero", "trap memory_out_of_bounds",
     "trap host", "exception escaped to the host", "host caught an exception",
+    *(f"caught into a {label} label" for label in ("block", "loop", "if", "try_table", "func")),
+    "event: collection", "event: return_call taken", "event: return_call_indirect taken",
+    "exception object seen again", "instantiation trapped", "instantiation threw",
 )
 
 
-def runtime_features(outcome: Outcome) -> Counter[str]:
-    """What happened in one run: catches by kind, traps, escapes, host catches."""
-    features: Counter[str] = Counter()
-    if outcome.state is not None:
-        for name, value in outcome.state.globals:
-            if name.startswith("caught_") and isinstance(value, Num) and value.bits:
-                features[f"caught by {name[7:]}"] += value.bits
-    for call in (outcome.instantiate, *outcome.invocations):
-        if isinstance(call.result, Trapped):
-            features[f"trap {call.result.code}"] += 1
-        elif isinstance(call.result, Thrown):
-            features["exception escaped to the host"] += 1
-        features["host caught an exception"] += sum(isinstance(e, HostCaught) for e in call.trace)
+def runtime_features(outcome: Outcome, events: dict[str, int] | None = None) -> Counter[str]:
+    """What happened in one run (see :func:`oracles.observed.observed`), with catches
+    summed by the kind of label they went to."""
+    features = observed(outcome, events or {})
+    for name, n in list(features.items()):
+        if name.startswith("event: ") and " caught into a " in name:
+            label = name.split(" caught into a ")[1].split(" label")[0]
+            features[f"caught into a {label} label"] += n
     return features
 
 
@@ -90,10 +95,12 @@ def measure(cases: int, seed: int) -> tuple[Counter[str], Counter[str], Counter[
     for i in range(cases):
         generator = CaseGenerator(Choices.seeded(seed + i))
         case = generator.generate()
-        features = generator.ctx.features
+        features = generator.features
         total.update(features)
         present.update(name for name, n in features.items() if n)
-        happened.update(name for name, n in runtime_features(run(EngineRunner(case))).items() if n)
+        session = EngineRunner(case)
+        outcome = run(session)
+        happened.update(name for name, n in runtime_features(outcome, session.events).items() if n)
     return present, total, happened
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.syntax.instructions import Catch, CatchKind, Instr
-from engine.syntax.types import EXNREF, ValType
+from engine.syntax.types import EXNREF, I32, HeapType, ValType
 
 from .body_base import DELIVERS, LIVE_COUNTS, Terminated
 from .signatures import value_type
 
 if TYPE_CHECKING:
     from .body import BodyGenerator
+
+LABEL_KINDS = ("block", "loop", "if", "else", "try_table", "func")
+"""Kinds of label a catch clause is aimed at (``else``: an if's label, from its else arm)."""
 
 
 class ExceptionStatements:
@@ -61,8 +64,10 @@ class ExceptionStatements:
             if tag is not None and len(ctx.tags[tag]) >= 5:
                 self.features[f"{kind.text} of a payload of 5+ values"] += 1
             if outer and ch.chance(20):
+                target = self.ch.choice(outer)
                 self.features["clause to an enclosing label"] += 1
-                targets.append(self.ch.choice(outer))
+                self.features[f"clause to a {self.labels[target].kind} label"] += 1
+                targets.append(target)
             else:
                 self.open("block", (), delivered, nests=False)
                 handlers.append((kind, delivered))
@@ -127,6 +132,13 @@ class ExceptionStatements:
                 self.emit("local.get", kept)
                 self.emit("throw_ref")                # rethrow what was caught, identity kept
                 raise Terminated
+            failing = [i for i, action in enumerate(self.ctx.host_actions) if action == "trap"]
+            if failing and self.ch.chance(8):
+                self.features["host error raised inside a handler"] += 1
+                func = self.ch.choice(failing)
+                self.values(self.ctx.funcs[func].params)
+                self.emit_call(func)
+                self.drop_all(self.ctx.funcs[func].results)
             if self.statements():
                 return
             if results == (EXNREF,) and kept is not None and self.ch.chance(60):
@@ -146,3 +158,149 @@ class ExceptionStatements:
         self.try_table((), call_first=True)
         for t in reversed(kept):
             self.fold_live(t)
+
+    def stmt_catch_to_label(self: "BodyGenerator") -> None:
+        """A catch clause aimed at an enclosing label of each kind -- block, loop, if,
+        else, try_table, the function body -- from 0-3 plain blocks deep, sometimes with
+        values left below on the operand stack: the label's construct takes the types
+        the clause delivers, and the try_table inside it throws (mostly) the clause's
+        tag."""
+        ch, ctx = self.ch, self.ctx
+        kind = ch.choice(LABEL_KINDS)
+        options = [(CatchKind.CATCH_ALL, None), (CatchKind.CATCH_ALL_REF, None)]
+        options += [(k, t) for t in range(len(ctx.tags)) for k in (CatchKind.CATCH, CatchKind.CATCH_REF)]
+        if kind == "func":
+            options = [(k, t) for k, t in options if _delivered(ctx.tags, k, t) == self.results]
+            kind = kind if options else "block"
+            options = options or [(CatchKind.CATCH_ALL, None)]
+        clause, tag = ch.choice(options)
+        delivered = _delivered(ctx.tags, clause, tag)
+        below = tuple(value_type(ch) for _ in range(ch.int(1, 3))) if ch.chance(40) else ()
+        self.values(below)
+        target = self.open_label(kind, delivered)
+        depth = ch.int(0, 3)
+        for _ in range(depth):
+            self.open("block", (), ())
+        self.features[f"clause to a {kind} label"] += 1
+        self.features[f"clause to a label at depth {self.label_index(target)}"
+                      if self.label_index(target) < 3 else "clause to a label at depth 3+"] += 1
+        if below:
+            self.features["handler entered with values below on the stack"] += 1
+        self.open("try_table", (), (), ((Catch(clause, tag, self.label_index(target)),),))
+        self.tries += 1
+        if ch.chance(70) or not self.statements():
+            thrown = tag if tag is not None and ch.chance(80) else ch.int(0, len(ctx.tags) - 1)
+            self.values(ctx.tags[thrown])
+            self.emit("throw", thrown)
+        self.tries -= 1
+        self.close()
+        for _ in range(depth):
+            self.close()
+        self.close_label(kind, delivered)
+        for t in reversed(below):
+            self.fold_live(t)
+
+    def open_label(self: "BodyGenerator", kind: str, delivered: tuple[ValType, ...]) -> int:
+        """Open the construct whose label a clause will target (for ``func``, the body's
+        label); the label's index in :attr:`labels`."""
+        if kind == "func":
+            return 0
+        if kind == "loop":          # a loop the clause re-enters; a counter ends it
+            counter = self.new_local(I32)
+            self.emit("i32.const", self.ch.int(1, 3))
+            self.emit("local.set", counter)
+            self.open("block", (), ())
+            self.values(delivered)
+            self.open("loop", delivered, ())
+            self.fuel_tick()
+            self.take_params(delivered)
+            for op, imm in (("local.get", (counter,)), ("i32.eqz", ()), ("br_if", (1,)), ("local.get", (counter,)),
+                            ("i32.const", (1,)), ("i32.sub", ()), ("local.set", (counter,))):
+                self.emit(op, *imm)
+        elif kind in ("if", "else"):
+            self.value(I32)
+            self.open("if", (), delivered)
+            if kind == "else":
+                self.values(delivered)
+                self.emit("else")
+        elif kind == "try_table":
+            self.open("try_table", (), delivered, ((),))
+        else:
+            self.open("block", (), delivered)
+        return len(self.labels) - 1
+
+    def close_label(self: "BodyGenerator", kind: str, delivered: tuple[ValType, ...]) -> None:
+        """End what :meth:`open_label` opened, leaving ``delivered`` on the stack (as
+        the clause does when it catches), then keep or drop those values."""
+        if kind == "func":
+            return
+        if kind == "loop":
+            self.close()
+            self.close()
+            return
+        self.values(delivered)
+        if kind == "if":
+            self.emit("else")
+            self.values(delivered)
+        self.close()
+        for t in reversed(delivered):
+            self.emit("local.set", self.new_local(t)) if self.ch.chance(50) else self.emit("drop")
+
+    def stmt_throw_loop(self: "BodyGenerator") -> None:
+        """Many exceptions in a loop, each caught with ``catch_all_ref`` and kept -- in a
+        local, a global, the exnref table, a host slot -- or dropped: under collector
+        stress, collections run while exnrefs are held everywhere."""
+        ch, ctx = self.ch, self.ctx
+        counter = self.new_local(I32)
+        self.emit("i32.const", ch.int(4, 16))
+        self.emit("local.set", counter)
+        self.open("loop", (), ())
+        self.fuel_tick()
+        self.features["exceptions thrown and kept in a loop"] += 1
+        self.open("block", (), (EXNREF,))
+        self.open("try_table", (), (), ((Catch(CatchKind.CATCH_ALL_REF, None, 0),),))
+        tag = ch.int(0, len(ctx.tags) - 1)
+        self.values(ctx.tags[tag])
+        self.emit("throw", tag)
+        self.close()
+        self.emit("ref.null", HeapType.EXN)
+        self.close()
+        self.keep_exnref(counter)
+        for op, imm in (("local.get", (counter,)), ("i32.const", (1,)), ("i32.sub", ()), ("local.tee", (counter,)),
+                        ("br_if", (0,))):
+            self.emit(op, *imm)
+        self.close()
+
+    def keep_exnref(self: "BodyGenerator", counter: int) -> None:
+        """Keep the exnref on the stack somewhere, or drop it; in the exnref table, at
+        the slot the loop ``counter`` picks, so each object stays there a while."""
+        ch, ctx = self.ch, self.ctx
+        globals_ = [i for i, g in enumerate(ctx.globals) if g.mut and g.type == EXNREF]
+        keepers = [i for i, action in enumerate(ctx.host_actions) if action == "keep"]
+        where = "host" if keepers and ch.chance(40) else ch.choice(("local", "global", "table", "table", "drop"))
+        if ctx.stressed and ch.chance(50):
+            where = "table"
+        if where == "global" and globals_:
+            self.emit("global.set", ch.choice(globals_))
+        elif where == "table":
+            tmp = self.new_local(EXNREF)
+            self.emit("local.set", tmp)
+            for op, imm in (("local.get", (counter,)), ("i32.const", (ctx.exn_table_size,)), ("i32.rem_u", ()),
+                            ("local.get", (tmp,)), ("table.set", (ctx.exn_table,))):
+                self.emit(op, *imm)
+        elif where == "host" and keepers:
+            func = ch.choice(keepers)
+            ft = ctx.funcs[func]
+            self.values(ft.params[1:])
+            self.emit_call(func)
+            self.drop_all(ft.results)
+            self.features["exnref kept by the host"] += 1
+        elif where == "local":
+            self.emit("local.set", self.new_local(EXNREF))
+        else:
+            self.emit("drop")
+
+
+def _delivered(tags: list[tuple[ValType, ...]], kind: CatchKind, tag: int | None) -> tuple[ValType, ...]:
+    """What a clause of ``kind`` naming ``tag`` delivers to its label."""
+    return (tags[tag] if tag is not None else ()) + ((EXNREF,) if DELIVERS[kind] else ())

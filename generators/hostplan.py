@@ -1,21 +1,21 @@
 """Host plans: the host functions and tags a generated module imports, and what each
 host function does when called (see :mod:`oracles.plan`).
 
-Host functions log, throw (a host tag or one the module exports), re-enter an export
-(catching what it throws, or not), rethrow an exnref argument, or fail with a host
-error.  Their signatures have the same long tail as functions' (see
+Host functions log, throw (a host tag or one an instance exports), re-enter an export
+of any instance (catching what it throws, or not), rethrow an exnref argument, keep
+one in a host slot and throw it in a later call, or fail with a host error.  Their signatures have the same long tail as functions' (see
 :mod:`.signatures`), so host calls cross the boundary with values beyond the
 registers both ways.
 """
 from __future__ import annotations
 
 from engine.syntax.types import EXNREF, FuncType, ValType
-from oracles.plan import CallExport, HostError, HostFunc, Log, Rethrow, TagDef, Throw
+from oracles.plan import CallExport, HostError, HostFunc, Keep, Log, Rethrow, TagDef, Throw, ThrowKept
 
 from . import signatures as sg
 from .choices import Choices
 
-HOST_ACTIONS = ("log", "throw", "call_export", "rethrow", "trap")
+HOST_ACTIONS = ("log", "throw", "call_export", "rethrow", "keep", "throw_kept", "trap")
 
 
 class HostPlanner:
@@ -31,33 +31,36 @@ class HostPlanner:
             self.tags.append(TagDef(f"ht{i}", sg.names(sg.payload(self.ch) if self.ch.chance(50)
                                                        else sg.types(self.ch, 3))))
 
-    def add_funcs(self, exported_tags: list[tuple[ValType, ...]], exports: list[FuncType]) -> None:
-        """Host functions that may throw the host tags or ``exported_tags`` (named
-        ``export:tagN``) and re-enter ``exports`` (named ``fN``)."""
+    def add_funcs(self, exported_tags: list[tuple[str, tuple[ValType, ...]]],
+                  exports: list[tuple[str, FuncType]]) -> None:
+        """Host functions that may throw the host tags or ``exported_tags`` and re-enter
+        ``exports`` (each with its case-wide name: ``tag0``, ``f1@twin``...)."""
         for i in range(self.ch.int(0, 5)):
             self.funcs.append(self.func(i, exported_tags, exports))
 
-    def func(self, i: int, exported_tags: list[tuple[ValType, ...]], exports: list[FuncType]) -> HostFunc:
+    def func(self, i: int, exported_tags: list[tuple[str, tuple[ValType, ...]]],
+             exports: list[tuple[str, FuncType]]) -> HostFunc:
         ch = self.ch
         kind = ch.choice(HOST_ACTIONS)
         params = sg.maybe_long(ch, 3)
         # Often the results of a defined function, which can then tail-call this one.
-        results = ch.choice(exports).results if ch.chance(35) else sg.maybe_long(ch, 1)
+        results = ch.choice(exports)[1].results if ch.chance(35) else sg.maybe_long(ch, 1)
         returns = tuple(sg.literal(ch, t) for t in results)
         if kind == "throw":
             tags = [(f"host:{t.name}", sg.types_of(t.params)) for t in self.tags]
-            tags += [(f"export:tag{j}", payload) for j, payload in enumerate(exported_tags)]
+            tags += [(f"export:{name}", payload) for name, payload in exported_tags]
             tag, payload = ch.choice(tags)
             action = Throw(tag, tuple(self.operand(t, params) for t in payload))
         elif kind == "call_export":
-            target = ch.int(0, len(exports) - 1)
-            ft = exports[target]
-            action = CallExport(f"f{target}", tuple(self.operand(t, params) for t in ft.params), ch.chance(50))
+            name, ft = ch.choice(exports)
+            action = CallExport(name, tuple(self.operand(t, params) for t in ft.params), ch.chance(50))
             if ch.chance(60):
                 results, returns = ft.results, tuple(sg.literal(ch, t) for t in ft.results)
-        elif kind == "rethrow":
+        elif kind in ("rethrow", "keep"):
             params = (EXNREF,) + params[:2]
-            action = Rethrow(0)
+            action = Rethrow(0) if kind == "rethrow" else Keep(0, ch.int(0, 1))
+        elif kind == "throw_kept":
+            action = ThrowKept(ch.int(0, 1))
         elif kind == "trap":
             action = HostError()
         else:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from oracles.case import Case
 
 from .choices import Choices
-from .module import generate_case
+from .instances import generate_case
 
 
 @st.composite

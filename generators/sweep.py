@@ -263,7 +263,7 @@ def cases(sigs: list[Sig], per_module: int = 6, opt_level: int = 0) -> list[Case
     out = []
     for start in range(0, len(sigs), per_module):
         case = _Module(sigs[start:start + per_module], start).build()
-        out.append(Case(case.module, case.plan, case.invocations, RunConfig(opt_level=opt_level),
+        out.append(Case(case.module, case.plan, case.invocations, RunConfig(opt_level=opt_level, timeout=120),
                         note=f"calling-convention sweep, signatures {start}-{start + per_module - 1}"))
     return out
 

@@ -12,20 +12,24 @@ from engine.syntax.types import ExternKind
 from engine.valid.module import validate_module
 from generators import Choices, generate_case
 from generators.strategies import cases
-from oracles.case import Case
+from oracles.case import Case, qualify
 from oracles.plan import HOST_MODULE
 from oracles.wasmtime_config import reference_engine
 
 
 def assert_valid(case: Case) -> None:
-    module = decode_module(case.module)
-    validate_module(module)
-    wasmtime.Module.validate(reference_engine(), case.module)
     names = {t.name for t in case.plan.tags} | {f.name for f in case.plan.funcs}
-    for imp in module.imports:
-        assert imp.module == HOST_MODULE and imp.name in names
-    exports = {e.name for e in module.exports if e.kind is ExternKind.FUNC}
-    assert {i.export for i in case.invocations} <= exports
+    exports: dict[str, set[str]] = {}
+    for instance, data in case.instance_modules():
+        module = decode_module(data)
+        validate_module(module)
+        wasmtime.Module.validate(reference_engine(), data)
+        for imp in module.imports:
+            assert imp.name in (names if imp.module == HOST_MODULE else exports[imp.module])
+        exports[instance] = {e.name for e in module.exports}
+        funcs = {qualify(e.name, instance) for e in module.exports if e.kind is ExternKind.FUNC}
+        exports.setdefault("funcs", set()).update(funcs)
+    assert {i.export for i in case.invocations} <= exports["funcs"]
 
 
 def test_thousands_of_seeded_cases_are_valid_on_both_engines() -> None:
