@@ -18,7 +18,14 @@ them in a child process.
   the seed thread -- so the callee reads its first such argument from whatever an
   earlier call left, and each later one from its predecessor's slot;
 - ``reversed_spilled_results``: a function writes the results beyond the registers to
-  the spill area last to first, while its callers read them first to last.
+  the spill area last to first, while its callers read them first to last;
+- ``shared_tag_records``: a module's tags are allocated once, by its first instance,
+  and every later instance of the module uses those (tag identity per module, not per
+  instance), so one instance's handlers catch another's exceptions;
+- ``exnref_tables_unrooted``: tables of ``exnref`` are not registered as roots with
+  the collector, so an exception object held only in one is freed by a collection;
+- ``catch_label_off_by_one``: a catch clause's label is counted from the try_table's
+  own label rather than from outside it (where both labels take the same values).
 """
 from __future__ import annotations
 
@@ -27,7 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 FAULTS = frozenset({"reversed_clauses", "catch_all_traps", "reversed_payload", "tail_call_spill_offset",
-                    "reversed_spilled_results"})
+                    "reversed_spilled_results", "shared_tag_records", "exnref_tables_unrooted",
+                    "catch_label_off_by_one"})
 active: set[str] = set()
 
 
