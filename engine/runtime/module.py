@@ -35,14 +35,22 @@ class ExportType:
 
 
 def _binary(wasm: bytes | str) -> bytes:
-    """Binary modules pass through; text goes through wasmtime's ``wat2wasm``."""
-    if isinstance(wasm, (bytes, bytearray)) and bytes(wasm[:4]) == b"\0asm":
-        return bytes(wasm)
-    text = wasm.decode("utf-8", "replace") if isinstance(wasm, (bytes, bytearray)) else wasm
+    """Binary modules pass through; text goes through wasmtime's ``wat2wasm``.  Bytes
+    are text only if they are UTF-8 without NUL, as wasmtime decides; anything else --
+    an empty file, random bytes -- is a binary without its header."""
+    if isinstance(wasm, (bytes, bytearray)):
+        data = bytes(wasm)
+        if data[:4] == b"\0asm" or not data or b"\0" in data:
+            return data
+        try:
+            wasm = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
     try:
-        return wasmtime.wat2wasm(text)
+        return wasmtime.wat2wasm(wasm)
     except wasmtime.WasmtimeError as e:
-        raise TextError(str(e).strip()) from None
+        # The first line says what and where; the rest echoes the source.
+        raise TextError(str(e).strip().splitlines()[0]) from None
 
 
 class Module:
