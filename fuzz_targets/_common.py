@@ -339,14 +339,52 @@ def _forks(argv: list[str]) -> bool:
     return False
 
 
-def run_fuzzer(test_one_input: Callable[[bytes], None], summary: Callable[[], str],
-               default_args: list[str]) -> None:
-    """Hand ``test_one_input`` to libFuzzer with ``sys.argv`` (``default_args`` when empty).
+@dataclass(frozen=True)
+class Defaults:
+    """What a target's command line gets when it does not say otherwise.
+
+    * ``flags`` -- libFuzzer flags added unless the command line gives the same flag;
+    * ``bare_flags`` -- added only when the command line is empty (a time bound, say);
+    * ``corpus`` -- the writable corpus directory when the command line names none;
+    * ``seeds`` -- read-only seed directories always added after the corpus, except
+      when the command line replays files or is a ``-fork`` child (its inputs come in
+      ``-seed_inputs``).
+    """
+    flags: tuple[str, ...] = ()
+    bare_flags: tuple[str, ...] = ()
+    corpus: str | None = None
+    seeds: tuple[str, ...] = ()
+
+    def apply(self, args: list[str]) -> list[str]:
+        """``args`` completed with the defaults; directories they name are created."""
+        flags = [a for a in args if a.startswith("-")]
+        paths = [a for a in args if not a.startswith("-")]
+        given = {f.partition("=")[0] for f in flags}
+        out = [f for f in self.flags if f.partition("=")[0] not in given] + flags
+        if not args:
+            out = list(self.bare_flags) + out
+        child = "-seed_inputs" in given
+        replaying = any(os.path.isfile(p) for p in paths)
+        if not paths and self.corpus is not None and not child:
+            paths = [self.corpus]
+        if not child and not replaying:
+            paths += [seed for seed in self.seeds if seed not in paths]
+        for path in paths:
+            if not os.path.exists(path) and not os.path.splitext(path)[1]:
+                os.makedirs(path, exist_ok=True)
+        for flag in out:
+            if flag.startswith("-artifact_prefix="):
+                os.makedirs(os.path.dirname(flag.partition("=")[2]) or ".", exist_ok=True)
+        return out + paths
+
+
+def run_fuzzer(test_one_input: Callable[[bytes], None], summary: Callable[[], str], defaults: Defaults) -> None:
+    """Hand ``test_one_input`` to libFuzzer with ``sys.argv`` completed by ``defaults``.
 
     Prints ``summary()`` when the campaign ends normally.  libFuzzer ends it with C
     ``exit()``, which skips Python's ``atexit``, so the hook is registered in C.
     """
-    argv = [_self_command(), *(sys.argv[1:] or default_args)]
+    argv = [_self_command(), *defaults.apply(sys.argv[1:])]
     if not _forks(argv):   # a parent that forks runs no input: its children report
         hook = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _arg: print(summary(), flush=True))
         _EXIT_HOOKS.append(hook)  # ctypes callbacks must outlive the call that registers them

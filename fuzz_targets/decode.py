@@ -13,6 +13,8 @@ With no arguments it runs for 60 seconds and prints a summary.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import time
 import traceback
@@ -27,16 +29,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 if __name__ == "__main__":
     # Instrument the engine before anything imports it, so libFuzzer sees its branches.
     # Only when fuzzing: instrumented code runs many times slower.
-    with atheris.instrument_imports(include=["engine"]):
+    # atheris reports each module it instruments; one line says as much.
+    log = io.StringIO()
+    with contextlib.redirect_stderr(log), atheris.instrument_imports(include=["engine"]):
         import engine.binary.decode  # noqa: F401
         import engine.valid  # noqa: F401
+    print(f"INFO: instrumented {log.getvalue().count('INFO: Instrumenting ')} modules of engine", file=sys.stderr)
 
 import wasmtime  # noqa: E402
 
 from engine.binary.decode import decode_module  # noqa: E402
 from engine.errors import WasmError  # noqa: E402
 from engine.valid import validate_module  # noqa: E402
-from fuzz_targets._common import mutate_module, run_fuzzer, seed_modules  # noqa: E402
+from fuzz_targets._common import Defaults, mutate_module, run_fuzzer, seed_modules  # noqa: E402
 from oracles.wasmtime_config import reference_engine  # noqa: E402
 
 RAW_EVERY = 8
@@ -132,7 +137,7 @@ def test_one_input(data: bytes) -> None:
 def main() -> None:
     seed_modules()  # build the seeds before the clock starts
     STATS.started = time.monotonic()
-    run_fuzzer(test_one_input, STATS.summary, default_args=["-max_total_time=60"])
+    run_fuzzer(test_one_input, STATS.summary, Defaults(bare_flags=("-max_total_time=60",)))
 
 
 if __name__ == "__main__":

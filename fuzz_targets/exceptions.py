@@ -29,13 +29,16 @@ Run bare, it fuzzes for two minutes with ``corpus/exceptions`` as seeds and inpu
 up to 4 KiB (new inputs go to ``runs/exceptions/corpus``, crashes to
 ``runs/exceptions/``) and prints a summary.  Any libFuzzer flag works: ``-runs``,
 ``-max_total_time``, ``-atheris_runs``, ``-artifact_prefix``, ``-dict``, ``-fork``
-(the children are this script run by the same interpreter); a file argument replays
-that input.
+(the children are this script run by the same interpreter); flags and directories
+given keep the other defaults (input length, seeds, artifact folder), and missing
+directories are created; a file argument replays that input.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
+import io
 import sys
 import time
 import traceback
@@ -49,14 +52,18 @@ sys.path.insert(0, str(ROOT))
 
 if __name__ == "__main__":
     # Instrument before anything imports these, so libFuzzer sees their branches.
-    with atheris.instrument_imports(include=["engine", "oracles", "generators"]):
+    # atheris reports each module it instruments; one line says as much.
+    log = io.StringIO()
+    with contextlib.redirect_stderr(log), atheris.instrument_imports(include=["engine", "oracles", "generators"]):
         import engine.runtime  # noqa: F401
         import generators  # noqa: F401
         import oracles.differential  # noqa: F401
+    print(f"INFO: instrumented {log.getvalue().count('INFO: Instrumenting ')} modules of engine, oracles, "
+          "generators", file=sys.stderr)
 
 from engine.compile import faults  # noqa: E402
 from fuzz_targets import feedback  # noqa: E402
-from fuzz_targets._common import run_fuzzer  # noqa: E402
+from fuzz_targets._common import Defaults, run_fuzzer  # noqa: E402
 from generators import Choices, generate_case  # noqa: E402
 from oracles import report  # noqa: E402
 from oracles.case import Case, modules_text, save  # noqa: E402
@@ -68,8 +75,9 @@ from oracles.outcome import Rejected  # noqa: E402
 RUN_DIR = ROOT / "runs" / "exceptions"
 # Inputs up to 4 KiB from the start: the generator stops when the input runs out, so
 # libFuzzer's slow growth of input lengths would keep early modules small.
-DEFAULT_ARGS = ["-max_total_time=120", "-len_control=0", "-max_len=4096", f"-artifact_prefix={RUN_DIR}/",
-                str(RUN_DIR / "corpus"), str(ROOT / "corpus" / "exceptions")]
+DEFAULTS = Defaults(flags=("-len_control=0", "-max_len=4096", f"-artifact_prefix={RUN_DIR}/"),
+                    bare_flags=("-max_total_time=120",), corpus=str(RUN_DIR / "corpus"),
+                    seeds=(str(ROOT / "corpus" / "exceptions"),))
 
 
 class Divergence(Exception):
@@ -184,11 +192,9 @@ def main() -> None:
     planted = faults.plant_from_environment()
     if planted:
         print(f"exceptions: engine faults planted: {', '.join(sorted(planted))}", flush=True)
-    if len(sys.argv) == 1:
-        (RUN_DIR / "corpus").mkdir(parents=True, exist_ok=True)
     STATS.started = time.monotonic()
     feedback.reserve()
-    run_fuzzer(test_one_input, STATS.summary, default_args=DEFAULT_ARGS)
+    run_fuzzer(test_one_input, STATS.summary, DEFAULTS)
 
 
 if __name__ == "__main__":
