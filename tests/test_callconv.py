@@ -181,7 +181,7 @@ def _reads_stack_arguments(target: Target, types: list[str]) -> bool:
     """Whether a leaf taking ``types`` after the context reads any of them from the
     stack (every one is used, so none is dropped)."""
     params = ", ".join(f"{t} %a{i}" for i, t in enumerate(types))
-    lines, acc = [], f"%a0"
+    lines, acc = [], "%a0"
     for i in range(1, len(types)):
         op = "fadd" if types[0] in ("float", "double") else "add"
         lines.append(f"%s{i} = {op} {types[0]} {acc}, %a{i}")

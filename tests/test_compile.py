@@ -12,15 +12,16 @@ from engine.compile import jit
 from engine.compile.module import CompileOptions, ModuleCompiler
 from engine.compile.target import S390X, host
 from engine.errors import WasmError
+from engine.script import suites
 from engine.script.wast import iter_modules
 from engine.valid import validate_module
 
-SUITE = Path(__file__).resolve().parents[1].parent / "shared" / "testsuite" / "spec-wg2.0" / "core"
+SUITE = suites.location() / "spec-wg2.0" / "core"
 
 
 def valid_modules():
     if not SUITE.is_dir():
-        pytest.skip("conformance suite not found at ../shared/testsuite")
+        pytest.skip(f"conformance suite not found at {SUITE} (see engine/script/suites.py)")
     for file, line, data, expected, _text in iter_modules(SUITE):
         if expected != "valid":
             continue

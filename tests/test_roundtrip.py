@@ -21,11 +21,12 @@ import wasmtime
 from engine.binary.decode import decode_module
 from engine.binary.encode import encode_module
 from engine.errors import DecodeError, ValidationError
+from engine.script import suites
 from engine.script.wast import iter_modules, wast_files
 from engine.text import print_module
 from engine.valid import validate_module
 
-TESTSUITE = Path(__file__).resolve().parents[2] / "shared" / "testsuite"
+TESTSUITE = suites.location()
 SUITES = ["spec-wg2.0/core", "spec/exceptions"]
 
 

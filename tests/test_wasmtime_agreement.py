@@ -10,18 +10,18 @@ deviation the fuzzer has to know about, and is printed; anything else fails.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import wasmtime
 
 from engine.binary.decode import decode_module
 from engine.errors import WasmError
+from engine.script import suites
 from engine.script.wast import iter_modules
 from engine.valid import validate_module
 from oracles.wasmtime_config import reference_engine
 
-TESTSUITE = Path(__file__).resolve().parents[2] / "shared" / "testsuite"
+TESTSUITE = suites.location()
 SUITES = ["spec-wg2.0/core", "spec/exceptions"]
 
 

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import pytest
 import wasmtime
 
 from engine.__main__ import main
-from engine.errors import TextError
-from engine.script import match, values
-from engine.errors import TrapCode
+from engine.errors import TextError, TrapCode
+from engine.script import match, suites, values
 from engine.script.exec import JitEngine
 from engine.script.run import RUNTIME_REASON, WAT2WASM_ACCEPTS, Runner, Status, report, run_paths
 from engine.script.sexpr import CONFUSING, Atom, SList, Source, String, escape_confusing, read
@@ -21,7 +19,7 @@ from engine.script.wast import (ActionCommand, AssertException, AssertExhaustion
 from engine.syntax.types import F32, F64, I32, I64
 from oracles.wasmtime_config import features_for
 
-TESTSUITE = Path(__file__).resolve().parents[2] / "shared" / "testsuite"
+TESTSUITE = suites.location()
 SUITES = ["spec-wg2.0/core", "spec/exceptions"]
 
 EMPTY_MODULE = b"\x00asm\x01\x00\x00\x00"
