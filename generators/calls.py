@@ -38,10 +38,10 @@ class CallStatements:
         ft = self.ctx.funcs[func]
         self.values(ft.params)
         slot = self.ch.int(0, len(self.ctx.funcs))       # one past the end is a null entry
-        odd = self.ch.int(0, 5)
+        odd = self.ch.int(0, 9)
         if odd == 0:                                        # out of bounds
             slot = self.ctx.func_table_size + self.ch.int(0, 1)
-        elif odd == 1:                                      # a free slot: null, or a later instance's function
+        elif odd <= 5:                                      # a free slot: null, or a later instance's function
             slot = self.ch.int(len(self.ctx.funcs) + 1, self.ctx.func_table_size - 1)
             self.features["call_indirect to a free table slot"] += 1
         self.emit("i32.const", slot)

@@ -132,6 +132,10 @@ class ExceptionStatements:
                 self.emit("local.get", kept)
                 self.emit("throw_ref")                # rethrow what was caught, identity kept
                 raise Terminated
+            keepers = [i for i, action in enumerate(self.ctx.host_actions) if action == "keep"]
+            if kept is not None and keepers and self.ch.chance(30):
+                self.emit("local.get", kept)          # the host keeps what was caught
+                self.keep_in_host(self.ch.choice(keepers))
             failing = [i for i, action in enumerate(self.ctx.host_actions) if action == "trap"]
             if failing and self.ch.chance(8):
                 self.features["host error raised inside a handler"] += 1
@@ -289,18 +293,22 @@ class ExceptionStatements:
                             ("local.get", (tmp,)), ("table.set", (ctx.exn_table,))):
                 self.emit(op, *imm)
         elif where == "host" and keepers:
-            func = ch.choice(keepers)
-            ft = ctx.funcs[func]
-            self.values(ft.params[1:])
-            self.emit_call(func)
-            self.drop_all(ft.results)
-            self.features["exnref kept by the host"] += 1
+            self.keep_in_host(ch.choice(keepers))
         elif where == "local":
             self.emit("local.set", self.new_local(EXNREF))
         else:
             self.emit("drop")
 
+    def keep_in_host(self: "BodyGenerator", func: int) -> None:
+        """Call ``func``, a host function that keeps the exnref on the stack."""
+        ft = self.ctx.funcs[func]
+        self.values(ft.params[1:])
+        self.emit_call(func)
+        self.drop_all(ft.results)
+        self.features["exnref kept by the host"] += 1
+
 
 def _delivered(tags: list[tuple[ValType, ...]], kind: CatchKind, tag: int | None) -> tuple[ValType, ...]:
     """What a clause of ``kind`` naming ``tag`` delivers to its label."""
     return (tags[tag] if tag is not None else ()) + ((EXNREF,) if DELIVERS[kind] else ())
+
