@@ -4,7 +4,8 @@ Every index is numeric (names from the ``name`` section appear only as comments,
 printed ``$names`` could collide), types are referenced as ``(type N)`` so ``wat2wasm``
 adds none, floats are printed exactly from their bits, and element and data segments are
 written in the text form that makes ``wat2wasm`` choose the same binary form; custom
-sections become ``(@custom ...)`` annotations placed where they were.  So for a decoded
+sections become ``(@custom ...)`` annotations placed where they were.  Indentation
+stops growing at 50 levels, so the text is linear in the size of the module.  So for a decoded
 module ``decode_module(wat2wasm(print_module(m))) == m``, and for a module ``wat2wasm``
 produced the bytes are the same.  Only binary quirks have no text form: a data count
 section the code does not need (``wat2wasm`` emits one exactly when ``memory.init`` or
@@ -22,6 +23,11 @@ from ..syntax.types import (ExternKind, FuncType, GlobalType, Limits, TableType,
 
 _OPENERS = frozenset({"block", "loop", "if", "try_table"})
 _MAX_ALIGN_LOG2 = 63
+_MAX_INDENT = 50
+"""Deeper nesting is printed at this depth (``wasm-tools print`` stops at 50 as well):
+the text stays linear in the module's size, where indenting 100,000 nested blocks
+would take 10 GB.  The ``label = @N`` comments still give every block's depth."""
+_INDENTS = ["  " * depth for depth in range(_MAX_INDENT + 1)]
 # Section names of ``(@custom "name" (after <section>) "data")`` placements.
 _SECTION_NAMES = {
     SectionId.TYPE: "type", SectionId.IMPORT: "import", SectionId.FUNCTION: "func",
@@ -223,7 +229,7 @@ class _Printer:
         return "\n".join(self.lines) + "\n"
 
     def line(self, text: str, depth: int = 1) -> None:
-        self.lines.append("  " * depth + text)
+        self.lines.append(_INDENTS[min(depth, _MAX_INDENT)] + text)
 
     def import_desc(self, imp: Import, index: int) -> str:
         kind, desc = imp.kind, imp.desc
