@@ -18,6 +18,7 @@ from .reader import Reader
 
 # Implementation limits shared with wasmtime's parser, so both reject the same modules.
 MAX_LOCALS = 50_000
+"""Parameters and declared locals of a function, together."""
 MAX_PARAMS = 1_000
 MAX_RESULTS = 1_000
 
@@ -291,7 +292,10 @@ class _Decoder:
 
     def func_body(self, r: Reader, type_idx: int) -> Func:
         groups = []
-        total = 0
+        # Parameters count toward the limit, as in wasmtime's parser; an undefined type
+        # index is the validator's to report.
+        types = self.m.types
+        total = len(types[type_idx].params) if 0 <= type_idx < len(types) else 0
         for _ in range(r.vec_len()):
             n = r.u32()
             total += n
