@@ -8,6 +8,13 @@ function 3, instruction i32.add)``.
 
 Running code raises :class:`Trap` (with a :class:`TrapCode`) and instantiating raises
 :class:`LinkError` for imports that do not match.
+
+Misuse of the runtime API raises a :class:`StoreError`, whatever the object and
+whatever the call: an object of one store used with another (:class:`WrongStore`), an
+object of a closed store (:class:`StoreClosed`), or a store used by a second thread
+while a call into it runs (:class:`StoreBusy`).  Going past a store's limits raises
+:class:`ResourceLimitExceeded` where no wasm instruction is involved (instantiation,
+creating objects from Python); an instruction fails as the spec allows instead.
 """
 from __future__ import annotations
 
@@ -54,6 +61,30 @@ class TextError(WasmError):
 
 class LinkError(WasmError):
     """An import is missing or does not match the type the module declares for it."""
+
+
+class StoreError(WasmError):
+    """A runtime object was used where its store does not allow it; nothing was done."""
+
+
+class WrongStore(StoreError):
+    """An object of one store was used with another (as an argument, an import, a table
+    element, a global's value, an exception's tag or payload)."""
+
+
+class StoreClosed(StoreError):
+    """The store of an object was closed: its objects can no longer be used."""
+
+
+class StoreBusy(StoreError):
+    """The store is in a call on another thread, or the call in progress forbids this
+    (closing the store from a host function it called)."""
+
+
+class ResourceLimitExceeded(WasmError):
+    """Instantiating a module or creating an object would pass one of the store's
+    limits (``Store.set_limits``)."""
+
 
 class TrapCode(enum.IntEnum):
     STACK_OVERFLOW = 0

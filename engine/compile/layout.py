@@ -10,8 +10,9 @@ Python runtime reads and writes them with ``ctypes`` at the same offsets the IR 
   an importer and its exporter point at the very same record.
 * :class:`StoreState` -- one per store, shared by every instance in it: the unwinding
   state (why a call is unwinding, the trap code, the in-flight exception), fuel, the
-  epoch deadline, the native stack limit, and the spill area through which calls pass
-  the parameters and results that do not fit in registers.
+  epoch deadline, the native stack limit, the store's limits on growth, and the spill
+  area through which calls pass the parameters and results that do not fit in
+  registers.
 * :class:`HostContext` -- the context of a function defined in Python.
 * :class:`MemoryRecord`, :class:`TableRecord`, :class:`FuncRecord` -- what a memory,
   a table and a function reference point at.  A ``funcref`` value is a
@@ -74,7 +75,12 @@ class StoreState(_Layout):
     COLLECT_EVERY = 19   # 0: collect as EXN_THRESHOLD adapts; N: after every N allocations
     COLLECTIONS = 20     # collections so far
     EVENTS = 21          # i64[]: run-time event counters (see events.py), when code counts them
-    SPILL = 22           # first of SPILL_SLOTS slots: a call's values beyond the registers
+    STACK_FLOOR = 22     # lowest address the outermost entry may set STACK_LIMIT to: the
+                         # calling thread's real stack bottom plus room for host code
+    MEMORY_LIMIT = 23    # bytes a linear memory may grow to (Store.set_limits)
+    TABLE_LIMIT = 24     # elements a table may grow to
+    GROW_TRAPS = 25      # non-zero: a failed memory.grow or table.grow traps
+    SPILL = 26           # first of SPILL_SLOTS slots: a call's values beyond the registers
 
     @classmethod
     def size(cls) -> int:
@@ -87,6 +93,10 @@ function type may have parameters or results (the decoder's limits, wasmtime's).
 
 
 class MemoryRecord(_Layout):
+    """A linear memory: an address range reserved for its maximum size, of which the
+    first ``SIZE`` bytes are accessible; pages are committed when first touched, and
+    the range never moves (see ``engine/compile/helpers.py``)."""
+
     BASE = 0             # u8* linear memory (little-endian on every target)
     SIZE = 1             # current size in bytes
     MAX_PAGES = 2        # maximum size in 64 KiB pages

@@ -14,7 +14,7 @@ import llvmlite.ir as ir
 
 from ..errors import TrapCode
 from ..syntax.instructions import MemArg
-from .layout import MemoryRecord, Segment, TableRecord, VMContext
+from .layout import MemoryRecord, Segment, StoreState, TableRecord, VMContext
 from .types import F32T, F64T, I1, I8, I32T, I64T, PTR
 
 if TYPE_CHECKING:
@@ -108,6 +108,16 @@ def _check_range(t: "FunctionTranslator", start: ir.Value, n: ir.Value, length: 
     return start64
 
 
+def _grow_result(t: "FunctionTranslator", grown: ir.Value) -> ir.Value:
+    """``grown``, the result of a grow helper -- after trapping if it is -1 and the store
+    makes failed growth trap (``trap_on_grow_failure``, as wasmtime's ``StoreLimits``)."""
+    b = t.builder
+    traps = t.load_field(t.store_state, StoreState.GROW_TRAPS.offset, I64T)
+    t.trap_if(b.and_(b.icmp_signed("==", grown, I32T(-1)), b.icmp_unsigned("!=", traps, I64T(0))),
+              TrapCode.ALLOCATION_TOO_LARGE)
+    return grown
+
+
 def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Value]) -> None:
     """memory.*, data.drop, table.*, elem.drop."""
     b = t.builder
@@ -116,7 +126,8 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
         size = t.load_field(memory_record(t), MemoryRecord.SIZE.offset, I64T)
         stack.append(b.trunc(b.lshr(size, I64T(16)), I32T))
     elif op == "memory.grow":
-        stack.append(b.call(mc.helper("memory_grow"), [memory_record(t), stack.pop()]))
+        grown = b.call(mc.helper("memory_grow"), [t.store_state, memory_record(t), stack.pop()])
+        stack.append(_grow_result(t, grown))
     elif op == "memory.fill":
         n, value, dst = stack.pop(), stack.pop(), stack.pop()
         ptr = checked_address(t, dst, 0, n)
@@ -156,7 +167,8 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
         stack.append(b.trunc(size, I32T))
     elif op == "table.grow":
         n, init = stack.pop(), stack.pop()
-        stack.append(b.call(mc.helper("table_grow"), [t.table_record(imm[0]), init, n]))
+        grown = b.call(mc.helper("table_grow"), [t.store_state, t.table_record(imm[0]), init, n])
+        stack.append(_grow_result(t, grown))
     elif op == "table.fill":
         n, value, dst = stack.pop(), stack.pop(), stack.pop()
         record = t.table_record(imm[0])

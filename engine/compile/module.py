@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import llvmlite.ir as ir
 
+from ..errors import TrapCode
 from ..syntax.instructions import Instr
 from . import faults
 from ..syntax.module import Module, SegmentMode
@@ -234,8 +235,7 @@ class ModuleCompiler:
                 # Null when the stack check trapped before anything was allocated.
                 with b.if_then(b.icmp_unsigned("!=", block, PTR(None))):
                     if m.mems:
-                        memory = owned.address(b, block, VMContext.MEMORY, 0)
-                        b.call(free, [field(memory, MemoryRecord.BASE.offset)])
+                        b.call(self.helper("memory_free"), [owned.address(b, block, VMContext.MEMORY, 0)])
                     if m.tables:
                         tables = owned.region(b, block, VMContext.TABLES)
 
@@ -272,8 +272,11 @@ class _Initializer(FunctionTranslator):
         """Instantiation itself is free, as in wasmtime: only the start function burns fuel."""
 
     def calloc(self, count: int | ir.Value, size: int) -> ir.Value:
+        """Zeroed memory; traps when there is none (``release`` frees what was had)."""
         n = I64T(count) if isinstance(count, int) else count
-        return self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
+        pointer = self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
+        self.trap_if(self.builder.icmp_unsigned("==", pointer, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
+        return pointer
 
     # ``instantiate`` uses what it stores in the instance context, and the addresses of
     # the records in its block, as they are instead of loading them back.  It is
@@ -353,10 +356,10 @@ class _Initializer(FunctionTranslator):
         self.define(block, VMContext.TAGS, lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset),
                     shared="shared_tag_records" in faults.active)
         self.define(block, VMContext.GLOBALS)
-        for i, mem in enumerate(self.mc.module.mems):
+        for i in range(len(self.mc.module.mems)):
             record = owned.address(b, block, VMContext.MEMORY, i)
-            self.store_field(record, MemoryRecord.BASE.offset,
-                             self.calloc(mem.type.limits.min * PAGE_SIZE + 1, 1))
+            failed = b.call(self.mc.helper("memory_new"), [record])
+            self.trap_if(b.icmp_unsigned("!=", failed, I32T(0)), TrapCode.ALLOCATION_TOO_LARGE)
             self.set_field(VMContext.MEMORY, record)
         self.block = block
 

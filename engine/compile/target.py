@@ -45,6 +45,14 @@ REGISTERS = {
 """Per architecture (the triple's first component)."""
 
 
+PROT_NONE = 0
+PROT_READ_WRITE = 0x1 | 0x2
+MAP_RESERVE = 0x02 | 0x20 | 0x4000
+"""``MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE``.  These ``mmap`` values (linear
+memory's, see :mod:`~engine.compile.helpers`) are Linux's generic ones, which every
+architecture of :data:`REGISTERS` uses."""
+
+
 class UnsupportedTarget(ValueError):
     """A triple whose architecture the code generator does not describe."""
 

@@ -123,12 +123,15 @@ def entry_text(sig: Signature) -> str:
         entry += [*_buf_slot(i, f"arg{i}.ptr"), f"%arg{i}.slot = load i64, ptr %arg{i}.ptr", *convert]
         args += f", {llvm_type(ft.params[i])} {arg}"
     # The outermost entry into wasm sets the stack limit from its own frame address, so
-    # the budget holds however deep the Python stack already is; nested entries (host
-    # code calling back into wasm) keep the outer limit.  The frame address is also the
-    # top of the stack the exception collector scans for exnrefs.
+    # the budget holds however deep the Python stack already is -- but never below the
+    # floor, the thread's real stack bottom plus room for host code (see
+    # engine/runtime/stack.py); nested entries (host code calling back into wasm) keep
+    # the outer limit.  The frame address is also the top of the stack the exception
+    # collector scans for exnrefs.
     store_lines, store_ptr = _field("%vmctx", VMContext.STORE.offset, "store.ptr")
     limit_lines, limit_ptr = _field("%store", StoreState.STACK_LIMIT.offset, "limit.ptr")
     budget_lines, budget_ptr = _field("%store", StoreState.MAX_STACK.offset, "budget.ptr")
+    floor_lines, floor_ptr = _field("%store", StoreState.STACK_FLOOR.offset, "floor.ptr")
     top_lines, top_ptr = _field("%store", StoreState.ENTRY_FRAME.offset, "top.ptr")
     entry += [*store_lines, f"%store = load ptr, ptr {store_ptr}",
               *limit_lines, f"%limit = load i64, ptr {limit_ptr}",
@@ -137,7 +140,12 @@ def entry_text(sig: Signature) -> str:
               "br i1 %outermost, label %enter, label %call"]
     enter = [f"%frame = call ptr @{FRAMEADDRESS}(i32 0)", "%frame.int = ptrtoint ptr %frame to i64",
              *budget_lines, f"%budget = load i64, ptr {budget_ptr}",
-             "%new.limit = sub i64 %frame.int, %budget",
+             "%room = icmp ugt i64 %frame.int, %budget",
+             "%below = sub i64 %frame.int, %budget",
+             "%wanted = select i1 %room, i64 %below, i64 0",
+             *floor_lines, f"%floor = load i64, ptr {floor_ptr}",
+             "%shallow = icmp ugt i64 %floor, %wanted",
+             "%new.limit = select i1 %shallow, i64 %floor, i64 %wanted",
              f"store i64 %new.limit, ptr {limit_ptr}",
              f"store i64 %frame.int, ptr {top_ptr}",
              "br label %call"]

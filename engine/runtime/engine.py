@@ -14,6 +14,7 @@ from ..compile.target import Target, host
 from ..compile.trampolines import entry_symbol, host_symbol, trampoline_module
 from ..syntax.types import FuncType
 from . import native
+from .stack import on_large_stack
 
 
 @dataclass
@@ -33,7 +34,10 @@ class Config:
     * ``max_wasm_stack`` -- native stack bytes wasm frames may use below the outermost
       entry into wasm; deeper calls trap with ``STACK_OVERFLOW``.  This bounds the call
       depth: a frame takes some tens of bytes, so the default allows thousands of
-      nested calls.
+      nested calls.  It is a budget, checked against the stack the calling thread
+      really has: wasm never goes closer than 128 KiB to the thread's stack bottom
+      (``engine/runtime/stack.py``), so a budget larger than the thread's stack traps
+      too, and never crashes.
     * ``collect_every`` -- collector stress (exnfuzz's own knob): 0 collects exception
       objects as the heap grows; ``N`` collects after every ``N`` allocations, which
       no program can observe but which frees at once any object whose root the
@@ -50,8 +54,11 @@ class Config:
     count_events: bool = False
 
     def compile_options(self) -> CompileOptions:
-        if not 0 <= self.opt_level <= 3:
-            raise ValueError(f"opt_level must be 0 to 3, not {self.opt_level}")
+        if not isinstance(self.opt_level, int) or not 0 <= self.opt_level <= 3:
+            raise ValueError(f"opt_level must be 0 to 3, not {self.opt_level!r}")
+        if not isinstance(self.max_wasm_stack, int) or not 0 < self.max_wasm_stack < 2**63:
+            raise ValueError(f"max_wasm_stack must be a positive number of bytes below 2**63, "
+                             f"not {self.max_wasm_stack!r}")
         if self.collect_every < 0:
             raise ValueError(f"collect_every must be 0 (adaptive) or a positive count, not {self.collect_every}")
         return CompileOptions(self.opt_level, self.consume_fuel, self.epoch_interruption, self.count_events)
@@ -78,13 +85,18 @@ def loaded_trampoline(code: jit.CompiledCode, symbol: str) -> Trampoline:
     return Entry(code, symbol) if symbol.startswith("entry_") else Trampoline(code, symbol)
 
 
-class _Collector:
-    """The loaded exception-object runtime (``engine/compile/collector.py``)."""
+class _StoreRuntime:
+    """The loaded code every store of an engine calls: the exception-object runtime
+    (``engine/compile/collector.py``) and the memory and table helpers
+    (``engine/compile/helpers.py``), through which Python creates and grows memories
+    and tables with the same code as wasm."""
 
     def __init__(self, target: Target) -> None:
-        from ..compile.collector import collector_module
-        self.code = jit.load(jit.optimize(collector_module(target), target, 2), target,
-                             ["exn_alloc", "exn_collect", "root_add"])
+        from ..compile.collector import EXPORTS, collector_module
+        from ..compile import helpers
+        module = collector_module(target)
+        exported = [*EXPORTS, *helpers.export_helpers(module)]
+        self.code = jit.load(jit.optimize(module, target, 2), target, exported)
         self.exn_alloc_address = self.code["exn_alloc"]
         self.root_add_address = self.code["root_add"]
         self.exn_alloc = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
@@ -92,6 +104,14 @@ class _Collector:
         self.exn_collect = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.code["exn_collect"])
         self.root_add = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
                                          ctypes.c_void_p)(self.root_add_address)
+        self.memory_new = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(self.code[helpers.MEMORY_NEW])
+        self.memory_grow = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
+                                            ctypes.c_int32)(self.code[helpers.MEMORY_GROW])
+        self.memory_free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.code[helpers.MEMORY_FREE])
+        self.table_grow = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
+                                           ctypes.c_void_p, ctypes.c_uint32)(self.code[helpers.TABLE_GROW])
+        self.table_fill = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p,
+                                           ctypes.c_uint32)(self.code[helpers.TABLE_FILL])
 
 
 class Engine:
@@ -119,13 +139,13 @@ class Engine:
         self._trampolines: dict[str, Trampoline] = {}
         self._lent: weakref.WeakValueDictionary[str, Trampoline] = weakref.WeakValueDictionary()
         self._epoch = ctypes.c_uint64(0)
-        self._collector: _Collector | None = None
+        self._store_runtime: _StoreRuntime | None = None
 
-    def collector(self) -> _Collector:
+    def store_runtime(self) -> _StoreRuntime:
         with self._lock:
-            if self._collector is None:
-                self._collector = _Collector(self.target)
-            return self._collector
+            if self._store_runtime is None:
+                self._store_runtime = on_large_stack(lambda: _StoreRuntime(self.target))
+            return self._store_runtime
 
     def type_id(self, ft: FuncType) -> int:
         """The canonical id of ``ft`` (ids start at 1)."""
@@ -154,8 +174,9 @@ class Engine:
                 symbols = [entry_symbol(ft), host_symbol(ft)]
                 opt_level = self.options.opt_level
                 ir_module, text = trampoline_module(ft, self.target)
-                code = jit.load(jit.optimize(ir_module, self.target, opt_level, extra=text,
-                                             cold=symbols), self.target, symbols, opt_level)
+                code = on_large_stack(lambda: jit.load(
+                    jit.optimize(ir_module, self.target, opt_level, extra=text, cold=symbols),
+                    self.target, symbols, opt_level))
                 for name in symbols:
                     self._trampolines[name] = loaded_trampoline(code, name)
                 found = self._trampolines[symbol]

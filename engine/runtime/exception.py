@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..compile.layout import ExnObject
 from . import native
+from .handle import Handle
 from .tag import Tag
 from .values import from_slot, to_slot
 
@@ -21,18 +22,24 @@ if TYPE_CHECKING:
     from .store import Store
 
 
-class ExnRef:
+class ExnRef(Handle):
     """A reference to an exception object, as wasm's ``exnref``.  Equal exnrefs are
     the same object: ``throw_ref`` of it rethrows that very exception."""
 
     def __init__(self, store: Store, pointer: int) -> None:
         self.store = store
-        self.pointer = pointer
+        self.record = pointer
         slot = store.host_roots.add(pointer)
         weakref.finalize(self, store.host_roots.remove, slot)
 
     @property
+    def pointer(self) -> int:
+        """The exception object's address."""
+        return self.record
+
+    @property
     def tag(self) -> Tag:
+        self._owner()
         return Tag._from_record(self.store, native.read(self.pointer, ExnObject.TAG))
 
     @property
@@ -42,16 +49,13 @@ class ExnRef:
 
     def payload_slots(self) -> list[int]:
         """The payload as raw slots (exact bits; see :mod:`.values`)."""
+        self._owner()
         return [native.read(self.pointer, ExnObject.FIELDS + i)
                 for i in range(native.read(self.pointer, ExnObject.NFIELDS))]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ExnRef) and other.pointer == self.pointer
-
-    def __hash__(self) -> int:
-        return hash(self.pointer)
-
     def __repr__(self) -> str:
+        if self.store.closed:
+            return "<ExnRef of a closed store>"
         return f"<ExnRef {self.tag.type()} at {self.pointer:#x}>"
 
 
@@ -65,6 +69,8 @@ class WasmException(Exception):
     object again (``exnref`` is kept)."""
 
     def __init__(self, tag: Tag, payload: Sequence[Any] = (), *, exnref: ExnRef | None = None) -> None:
+        if not isinstance(tag, Tag):
+            raise TypeError(f"a WasmException's tag is a Tag, not {tag!r}")
         params = tag.type().params
         if len(payload) != len(params):
             raise TypeError(f"tag of type {tag.type()} takes {len(params)} payload values, "
@@ -86,19 +92,25 @@ class WasmException(Exception):
     def from_slots(cls, store: Store, tag: Tag, slots: Sequence[int]) -> "WasmException":
         """A new exception object of ``tag`` in ``store`` whose payload is ``slots``
         (raw, see :mod:`.values`: exact for every bit pattern)."""
-        if len(slots) != len(tag.type().params):
+        if len(slots) != len(tag.type(store).params):
             raise TypeError(f"tag of type {tag.type()} takes {len(tag.type().params)} payload "
                             f"values, got {len(slots)}")
+        for slot in slots:
+            if not isinstance(slot, int) or not 0 <= slot < 2**64:
+                raise ValueError(f"a slot is an int from 0 to 2**64 - 1, not {slot!r}")
         pointer = store.exn_alloc(tag.record, len(slots))
         for i, slot in enumerate(slots):
             native.write(pointer, slot, ExnObject.FIELDS + i)
         return cls._from_object(store, pointer)
 
     def _object(self, store: Store) -> int:
-        """The exception object to throw in ``store``: its own, or a new one."""
+        """The exception object to throw in ``store``: its own, or a new one.  The tag
+        (and any reference in the payload) must belong to ``store``: an exception never
+        crosses stores."""
+        params = self.tag.type(store).params
         if self.exnref is not None and self.exnref.store is store:
             return self.exnref.pointer
-        slots = [to_slot(store, t, v) for t, v in zip(self.tag.type().params, self.payload)]
+        slots = [to_slot(store, t, v) for t, v in zip(params, self.payload)]
         pointer = store.exn_alloc(self.tag.record, len(slots))
         for i, slot in enumerate(slots):
             native.write(pointer, slot, ExnObject.FIELDS + i)

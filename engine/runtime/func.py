@@ -30,6 +30,11 @@ class Func(Handle):
     callable must root any exnref it keeps (``ExnRef(store, slot)``)."""
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any], *, slots: bool = False) -> None:
+        store.check_usable()
+        if not isinstance(ty, FuncType):
+            raise TypeError(f"expected a FuncType, got {ty!r}")
+        if not callable(func):
+            raise TypeError(f"a host function must be callable, not {func!r}")
         if len(ty.params) > MAX_PARAMS or len(ty.results) > MAX_RESULTS:
             raise ValueError(f"a function type has at most {MAX_PARAMS} parameters and {MAX_RESULTS} "
                              f"results, not {len(ty.params)} and {len(ty.results)}")
@@ -47,24 +52,31 @@ class Func(Handle):
         self.record = native.address(record)
 
     def type(self, store: Store | None = None) -> FuncType:
+        self._owner(store)
         return self.store.engine.func_type(native.read(self.record, FuncRecord.TYPE_ID))
 
     def __repr__(self) -> str:
-        return f"<Func {self.type()} at {self.record:#x}>"
+        return "<Func of a closed store>" if self.store.closed else f"<Func {self.type()} at {self.record:#x}>"
 
     def call_slots(self, store: Store, args: Sequence[int]) -> list[int]:
         """Call with arguments and results as raw slots (see :mod:`.values`): exact for
         every bit pattern, NaN payloads included."""
-        ft = self.type()
+        ft = self.type(store)
         if len(args) != len(ft.params):
             raise TypeError(f"{ft} takes {len(ft.params)} arguments, got {len(args)}")
-        return call_native(store, ft, native.read(self.record, FuncRecord.CODE),
-                           native.read(self.record, FuncRecord.VMCTX), args)
+        slots = []
+        for arg in args:
+            if not isinstance(arg, int) or not 0 <= arg < 2**64:
+                raise ValueError(f"a slot is an int from 0 to 2**64 - 1, not {arg!r}")
+            slots.append(arg)
+        return call_native(self.store, ft, native.read(self.record, FuncRecord.CODE),
+                           native.read(self.record, FuncRecord.VMCTX), slots)
 
     def __call__(self, store: Store, *args: Any) -> Any:
-        ft = self.type()
+        ft = self.type(store)
         if len(args) != len(ft.params):
             raise TypeError(f"{ft} takes {len(ft.params)} arguments, got {len(args)}")
+        store = self.store
         slots = call_native(store, ft, native.read(self.record, FuncRecord.CODE),
                             native.read(self.record, FuncRecord.VMCTX),
                             [to_slot(store, t, a) for t, a in zip(ft.params, args)])
@@ -78,8 +90,13 @@ def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequenc
     """Run native ``code`` of type ``ft`` through its entry trampoline; raise what made
     it unwind."""
     buf = native.slots(max(len(ft.params), len(ft.results)), list(args))
-    if store.engine.entry(ft).call(code, vmctx, native.address(buf)):
-        raise store.take_unwind()
+    entry = store.engine.entry(ft)
+    store.enter()
+    try:
+        if entry.call(code, vmctx, native.address(buf)):
+            raise store.take_unwind()
+    finally:
+        store.leave()
     return list(buf[:len(ft.results)])
 
 

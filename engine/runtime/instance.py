@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence, Union
 
-from ..compile.layout import VMContext
+from ..compile.layout import PAGE_SIZE, VMContext
 from ..compile.trampolines import NO_PARAMS
-from ..errors import LinkError
+from ..errors import LinkError, WrongStore
 from ..syntax.types import (ExternKind, FuncType, GlobalType, Limits, MemType, TableType,
                             TagType, subtype)
 from . import native
@@ -68,7 +68,14 @@ class Instance:
     tables and memories stays, as the spec says."""
 
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
+        store.check_usable()
+        if not isinstance(module, Module):
+            raise TypeError(f"expected a Module, got {module!r}")
+        if module.engine is not store.engine:
+            raise WrongStore("the module was compiled by another engine than the store's: "
+                             "instantiate it in a store of its own engine")
         m = module.syntax
+        imports = list(imports)
         if len(imports) != len(m.imports):
             raise LinkError(f"expected {len(m.imports)} imports, got {len(imports)}")
         seen = {k: 0 for k in ExternKind}
@@ -80,9 +87,15 @@ class Instance:
             if _KIND.get(type(extern)) is not imp.kind:
                 raise LinkError(f"incompatible import type for {imp.module}::{imp.name}: "
                                 f"expected {imp.kind.name.lower()}, got {type(extern).__name__}")
+            extern._owner(store)
             if not matches(extern, expected):
                 raise LinkError(f"incompatible import type for {imp.module}::{imp.name}: "
                                 f"expected {expected}, got {extern.type()}")
+        for mem in m.mems:
+            store.check_initial_size("memory", mem.type.limits.min * PAGE_SIZE)
+        for table in m.tables:
+            store.check_initial_size("table", table.type.limits.min)
+        store.reserve(instances=1, tables=len(m.tables), memories=len(m.mems))
         self.store, self.module = store, module
         counts = {k: len(m.imported(k)) for k in ExternKind}
         self._vmctx = store.keep(native.slots(len(VMContext)))
@@ -145,6 +158,10 @@ class Instance:
         return Tag._from_record(store, native.read(vmctx[VMContext.TAGS], index))
 
     def exports(self, store: Store | None = None) -> "InstanceExports":
+        if store is not None and store is not self.store:
+            raise WrongStore("Instance used with the wrong store: it belongs to "
+                             f"{self.store!r}, not {store!r}")
+        self.store.check_usable()
         return InstanceExports({e.name: self._extern(e.kind, e.index)
                                 for e in self.module.syntax.exports})
 

@@ -27,6 +27,7 @@ class Linker:
             raise LinkError(f"import of `{key[0]}::{key[1]}` defined twice")
 
     def define(self, store: Store, module: str, name: str, item: Extern) -> None:
+        item._owner(store)
         key = (module, name)
         self._check_new(key)
         self._host_funcs.pop(key, None)

@@ -16,6 +16,7 @@ from ..syntax import module as syntax
 from ..syntax.types import ExternKind, FuncType, GlobalType, MemType, TableType, TagType
 from ..valid import validate_module
 from . import native
+from .stack import on_large_stack
 from .engine import Engine
 
 ExternType = Union[FuncType, TableType, MemType, GlobalType, TagType]
@@ -73,9 +74,9 @@ class Module:
         # The entry points run once per instance or per call from Python: not worth
         # optimising (the wasm functions they call are).
         entry_points = [INSTANTIATE, RELEASE, *carried]
-        optimized = jit.optimize(ir_module, engine.target, opt_level, extra=trampolines,
-                                 cold=entry_points)
-        self._code = jit.load(optimized, engine.target, entry_points, opt_level)
+        self._code = on_large_stack(lambda: jit.load(
+            jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=entry_points),
+            engine.target, entry_points, opt_level))
         self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]
         self.release = native.RELEASE(self._code[RELEASE])

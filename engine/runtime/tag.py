@@ -21,6 +21,9 @@ class Tag(Handle):
     """``Tag(store, FuncType(payload_types, ()))`` creates a host tag."""
 
     def __init__(self, store: Store, ty: FuncType) -> None:
+        store.check_usable()
+        if not isinstance(ty, FuncType):
+            raise TypeError(f"expected a FuncType, got {ty!r}")
         if ty.results:
             raise ValueError(f"a tag's type has no results, not {ty}")
         record = store.keep(native.slots(len(TagRecord)))
@@ -37,9 +40,10 @@ class Tag(Handle):
 
     def type(self, store: Store | None = None) -> FuncType:
         """The tag's function type: its parameters are the payload's types."""
+        self._owner(store)
         if self._type is None:      # a tag's type never changes
             self._type = self.store.engine.func_type(native.read(self.record, TagRecord.TYPE_ID))
         return self._type
 
     def __repr__(self) -> str:
-        return f"<Tag {self.type()} at {self.record:#x}>"
+        return "<Tag of a closed store>" if self.store.closed else f"<Tag {self.type()} at {self.record:#x}>"

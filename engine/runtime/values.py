@@ -1,11 +1,13 @@
 """Wasm values as Python sees them, and as the 8-byte slots native code exchanges.
 
-``i32``/``i64`` are Python ints (results are signed, as in wasmtime-py; arguments
-may be signed or unsigned), ``f32``/``f64`` are floats, ``funcref`` is a
-:class:`~engine.runtime.func.Func` or ``None``, ``externref`` any Python object or
-``None``, ``exnref`` an :class:`~engine.runtime.exception.ExnRef` or ``None``.  In a slot, numbers are their raw bits (an ``f32`` zero-extended), a
-``funcref`` is its ``FuncRecord`` address and an ``externref`` is a handle the store
-maps back to the object; null is 0.
+``i32``/``i64`` are Python ints (results are signed, as in wasmtime-py; arguments may
+be signed or unsigned, and an int that fits neither is a ``ValueError``),
+``f32``/``f64`` are floats, ``funcref`` is a :class:`~engine.runtime.func.Func` or
+``None``, ``externref`` any Python object or ``None``, ``exnref`` an
+:class:`~engine.runtime.exception.ExnRef` or ``None``.  In a slot, numbers are their
+raw bits (an ``f32`` zero-extended), a ``funcref`` is its ``FuncRecord`` address and an
+``externref`` is a handle the store maps back to the object; null is 0.  A reference
+must belong to the store it is given to (:class:`~engine.errors.WrongStore` otherwise).
 """
 from __future__ import annotations
 
@@ -37,7 +39,12 @@ def to_slot(store: "Store", t: ValType, value: Any) -> int:
     if t in _MASK:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"expected an int for {t}, got {value!r}")
-        return value & _MASK[t]
+        mask = _MASK[t]
+        if not -(mask + 1) // 2 <= value <= mask:
+            width = mask.bit_length()
+            raise ValueError(f"{value} does not fit {t}: expected -2**{width - 1} to 2**{width} - 1 "
+                             f"(signed or unsigned)")
+        return value & mask
     if t == F32:
         return f32_bits(_float(value, t))
     if t == F64:
@@ -51,13 +58,15 @@ def to_slot(store: "Store", t: ValType, value: Any) -> int:
         from .func import Func
         if not isinstance(value, Func):
             raise TypeError(f"expected a Func or None for {t}, got {value!r}")
+        value._owner(store)
         return value.record
     if t.heap is HeapType.EXTERN:
         return store.externref_handle(value)
     if t.heap is HeapType.EXN:
         from .exception import ExnRef
-        if not isinstance(value, ExnRef) or value.store is not store:
-            raise TypeError(f"expected an ExnRef of this store or None for {t}, got {value!r}")
+        if not isinstance(value, ExnRef):
+            raise TypeError(f"expected an ExnRef or None for {t}, got {value!r}")
+        value._owner(store)
         return value.pointer
     raise TypeError(f"only null is a value of {t}")
 
