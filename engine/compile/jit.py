@@ -6,12 +6,17 @@ leak on every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
 * Optimisation runs LLVM's *function simplification pipeline* (SROA, EarlyCSE,
   InstCombine, SimplifyCFG, LICM, loop rotation, induction variables, GVN, DSE, ...)
   over each defined function.  One pass manager per target and level is built once
-  and reused; each module gets a fresh pass builder, because llvmlite registers
-  instrumentation callbacks in the builder on every run, so a builder shared by all
-  modules would collect callbacks without bound.  (The only such callback that
-  outlives its run looks at its dead owner only for ``optnone`` functions, which we
-  never emit.)  Building and running the whole per-module default pipeline instead
-  leaks some 70 KB per module inside llvmlite; a builder leaks about 1.5 KB.
+  and reused.  A pass builder serves :data:`RUNS_PER_BUILDER` runs, across modules,
+  then a new one takes over: llvmlite registers instrumentation callbacks in the
+  builder on every run and calls them all on every pass, so a builder's runs get
+  slower the more it has served (a builder shared by 5,000 functions made each run
+  30 times slower: the quadratic time of a 100,000-function module), while each
+  builder leaks about 1.5 KB (llvmlite never frees its callback registry) and takes
+  some 170 us to build.  32 runs a builder is the fastest (200 us a small function,
+  against 370 us with a builder per run) and leaks some 100 bytes a run.  (The only
+  callback that outlives its run looks at its dead owner only for ``optnone``
+  functions, which we never emit.)  Building and running the whole per-module
+  default pipeline instead leaks some 70 KB per module inside llvmlite.
   That pipeline has no inliner, so small leaf functions are marked ``alwaysinline``
   and a reused module pass manager holding only LLVM's always-inliner runs first.
 * Each module gets its own MCJIT execution engine; closing it frees the code.  ORC's
@@ -30,6 +35,11 @@ from .target import Target
 
 _lock = threading.Lock()
 _pipelines: dict[tuple[str, int], llvm.FunctionPassManager] = {}
+_builders: dict[tuple[str, int], list] = {}
+"""Per target and level: the pass builder in service and how many runs it served."""
+
+RUNS_PER_BUILDER = 32
+"""Runs a pass builder serves before a new one replaces it (see the module docstring)."""
 _inliner: llvm.ModulePassManager | None = None
 
 INLINE_LIMIT = 60
@@ -64,6 +74,19 @@ def _pipeline(target: Target, opt_level: int) -> llvm.FunctionPassManager:
     return fpm
 
 
+def _builder(target: Target, opt_level: int) -> llvm.PassBuilder:
+    """A pass builder for one more run (call with ``_lock`` held)."""
+    key = (target.triple, opt_level)
+    entry = _builders.get(key)
+    if entry is None or entry[1] >= RUNS_PER_BUILDER:
+        if entry is not None:
+            entry[0].close()
+        pto = llvm.PipelineTuningOptions(speed_level=opt_level)
+        entry = _builders[key] = [llvm.create_pass_builder(target.machine, pto), 0]
+    entry[1] += 1
+    return entry[0]
+
+
 def _always_inliner() -> llvm.ModulePassManager:
     global _inliner
     if _inliner is None:
@@ -72,14 +95,16 @@ def _always_inliner() -> llvm.ModulePassManager:
     return _inliner
 
 
-def mark_inlinable(module: ir.Module) -> None:
-    """Mark ``module``'s small internal leaf functions ``alwaysinline`` (in place).
+def mark_inlinable(module: ir.Module) -> bool:
+    """Mark ``module``'s small internal leaf functions ``alwaysinline`` (in place);
+    whether there was any.
 
     Only leaves -- functions that call nothing but LLVM intrinsics -- qualify, so an
     inlined body never brings in more calls to inline: each call site grows by at
     most :data:`INLINE_LIMIT` instructions, however the module's calls nest (nested
     small callers could otherwise multiply into exponential code).  Leaves have no
     ``return_call`` either, whose ``musttail`` an inlined copy would lose."""
+    marked = False
     for fn in module.functions:
         if fn.is_declaration or fn.linkage != "internal":
             continue
@@ -87,6 +112,8 @@ def mark_inlinable(module: ir.Module) -> None:
         if len(body) <= INLINE_LIMIT and all(_calls_intrinsic(ins) for ins in body
                                              if isinstance(ins, ir.CallInstr)):
             fn.attributes.add("alwaysinline")
+            marked = True
+    return marked
 
 
 def _calls_intrinsic(call: ir.CallInstr) -> bool:
@@ -105,20 +132,17 @@ def optimize(module: ir.Module, target: Target, opt_level: int, *, extra: str = 
     The functions named in ``cold`` run rarely (once per instance, or once per call
     from Python) and are left as they are: LLVM's pipeline costs some tenths of a
     millisecond per function however small, more than such a function saves."""
-    if opt_level > 0:
-        mark_inlinable(module)
+    inline = opt_level > 0 and mark_inlinable(module)
     ref = llvm.parse_assembly(str(module) + extra)
     ref.verify()
     if opt_level > 0:
-        pto = llvm.PipelineTuningOptions(speed_level=opt_level)
         with _lock:
             fpm = _pipeline(target, opt_level)
-            builder = llvm.create_pass_builder(target.machine, pto)
-            _always_inliner().run(ref, builder)
+            if inline:  # every run costs memory inside llvmlite (see the module docstring)
+                _always_inliner().run(ref, _builder(target, opt_level))
             for fn in ref.functions:
                 if not fn.is_declaration and fn.name not in cold:
-                    fpm.run(fn, builder)
-            builder.close()
+                    fpm.run(fn, _builder(target, opt_level))
     if opt_level >= 2:
         ref = _drop_redundant_quieting(ref)
     return ref

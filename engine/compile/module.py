@@ -194,6 +194,12 @@ class ModuleCompiler:
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return declare(self.ir_module, name, ir.FunctionType(ret, args))
 
+    @property
+    def helper_symbols(self) -> list[str]:
+        """The run-time helpers emitted so far: code for rare events (growth, creating and
+        freeing a memory), left unoptimised like the entry points."""
+        return [fn.name for fn in self._helpers.values()]
+
     def helper(self, name: str) -> ir.Function:
         fn = self._helpers.get(name)
         if fn is None:

@@ -63,7 +63,8 @@ class Module:
     def __init__(self, engine: Engine, wasm: bytes | str) -> None:
         self.engine = engine
         self.syntax = self._load(wasm)
-        ir_module = ModuleCompiler(self.syntax, engine.target, engine.options).compile()
+        compiler = ModuleCompiler(self.syntax, engine.target, engine.options)
+        ir_module = compiler.compile()
         # The trampolines this module's users need and the engine lacks come along in
         # the same code, not in code of their own per signature.
         wanted = module_trampolines(self.syntax)
@@ -74,8 +75,9 @@ class Module:
         # The entry points run once per instance or per call from Python: not worth
         # optimising (the wasm functions they call are).
         entry_points = [INSTANTIATE, RELEASE, *carried]
+        cold = [*entry_points, *compiler.helper_symbols]
         self._code = on_large_stack(lambda: jit.load(
-            jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=entry_points),
+            jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=cold),
             engine.target, entry_points, opt_level))
         self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]
