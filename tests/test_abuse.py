@@ -451,3 +451,111 @@ def test_printing_deep_nesting_is_linear() -> None:
     """)
     assert int(seen["bytes_per_block_4000"]) < 300
     assert int(seen["bytes_per_block_100000"]) < 300
+
+
+# -- random misuse ------------------------------------------------------------------------
+
+def test_random_sequences_of_api_calls_end_in_results_or_typed_errors() -> None:
+    """Hypothesis drives two stores through random operations -- creating objects,
+    closing, calling with arguments of any size, moving objects between the stores,
+    growing, limiting, throwing -- and every operation must return or raise a typed
+    error (``WasmError`` and its kinds, an escaping ``WasmException``, ``TypeError``,
+    ``ValueError``): anything else, or a crash, fails."""
+    lines = run_child("""
+        from hypothesis import given, settings, strategies as st, HealthCheck
+        WAT = '''(module (memory (export "mem") 1) (table (export "tab") 2 funcref)
+          (global (export "g") (mut funcref) (ref.null func)) (tag (export "t") (param i32))
+          (func (export "id") (param i64) (result i64) (local.get 0))
+          (func (export "pick") (param funcref) (result i32) (ref.is_null (local.get 0)))
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+          (func (export "tgrow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0)))
+          (func $down (export "down") (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+              (else (call $down (i32.sub (local.get 0) (i32.const 1)))))))'''
+        MODULE = Module(ENGINE, WAT)
+        TYPED = (WasmError, WasmException, TypeError, ValueError)
+        ints = st.one_of(st.integers(-2**70, 2**70), st.sampled_from([0, -1, 2**31, 2**32, 2**63, 2**64]))
+        op = st.tuples(st.sampled_from(["new", "close", "call", "slots", "pick", "grow", "tgrow",
+                                        "pygrow", "pytgrow", "read", "tset", "gset", "limits",
+                                        "throw", "down", "memory", "table"]),
+                       st.integers(0, 1), st.integers(0, 1), ints)
+
+        @settings(max_examples=150, derandomize=True, database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(st.lists(op, max_size=25))
+        def run(ops):
+            stores = [Store(ENGINE), Store(ENGINE)]
+            exports = [None, None]
+            for name, i, j, n in ops:
+                store, other = stores[i], stores[j]
+                try:
+                    if name == "new" or exports[i] is None:
+                        exports[i] = Instance(store, MODULE, []).exports(store)
+                        continue
+                    ex, ex_other = exports[i], exports[j] or exports[i]
+                    if name == "close":
+                        store.close()
+                    elif name == "call":
+                        ex["id"](other, n)
+                    elif name == "slots":
+                        ex["id"].call_slots(store, [n])
+                    elif name == "pick":
+                        ex["pick"](store, ex_other["id"])
+                    elif name == "grow":
+                        ex["grow"](store, n)
+                    elif name == "tgrow":
+                        store.set_limits(table_elements=1000)
+                        ex["tgrow"](store, n)
+                    elif name == "pygrow":
+                        ex["mem"].grow(other, n)
+                    elif name == "pytgrow":
+                        store.set_limits(table_elements=1000)
+                        ex["tab"].grow(store, n, ex_other["id"])
+                    elif name == "read":
+                        ex["mem"].read(store, n, n + 8)
+                    elif name == "tset":
+                        ex["tab"].set(store, n, ex_other["id"])
+                    elif name == "gset":
+                        ex["g"].set_value(store, ex_other["id"])
+                    elif name == "limits":
+                        store.set_limits(memory_size=n, instances=n, trap_on_grow_failure=bool(n & 1))
+                    elif name == "throw":
+                        raise_it = Func(store, FuncType((), ()), lambda: (_ for _ in ()).throw(
+                            WasmException(ex_other["t"], [n])))
+                        raise_it(store)
+                    elif name == "down":
+                        ex["down"](store, n)
+                    elif name == "memory":
+                        Memory(store, MemType(Limits(n, None)))
+                    else:
+                        store.set_limits(table_elements=1000)
+                        Table(store, TableType(Limits(n, None), FUNCREF), ex_other["id"])
+                except TYPED:
+                    pass
+        run()
+        print("done")
+    """, timeout=600)
+    assert lines[-1] == "done"
+
+
+def test_raw_reference_slots_must_be_references_the_store_gave_out() -> None:
+    """call_slots, slots=True host functions and WasmException.from_slots take raw
+    slots; a made-up reference would be followed by compiled code."""
+    seen = outcomes("""
+        store = Store(ENGINE)
+        ex = instance(store, '''(module (table $t 1 funcref) (type $v (func))
+            (tag (export "t") (param funcref))
+            (func (export "call") (param funcref) (table.set $t (i32.const 0) (local.get 0))
+              (call_indirect (type $v) (i32.const 0)))
+            (func (export "nop")))''')
+        show("bogus_funcref", lambda: ex["call"].call_slots(store, [0x12345678]))
+        show("null_funcref", lambda: ex["call"].call_slots(store, [0]))
+        show("real_funcref", lambda: ex["call"].call_slots(store, [ex["nop"].record]))
+        show("bogus_exnref", lambda: ExnRef(store, 0x12345678))
+        show("bogus_payload", lambda: WasmException.from_slots(store, ex["t"], [0x12345678]))
+        bad_host = Func(store, FuncType((), (FUNCREF,)), lambda: 0x12345678, slots=True)
+        show("bogus_host_result", lambda: bad_host(store))
+    """)
+    assert seen == {"bogus_funcref": "ValueError", "null_funcref": "Trap INDIRECT_CALL_TO_NULL",
+                    "real_funcref": "ok []", "bogus_exnref": "ValueError",
+                    "bogus_payload": "ValueError", "bogus_host_result": "Trap from ValueError"}

@@ -16,7 +16,8 @@ from ..compile.layout import ExnObject
 from . import native
 from .handle import Handle
 from .tag import Tag
-from .values import from_slot, to_slot
+from ..syntax.types import EXNREF
+from .values import check_slot, from_slot, to_slot
 
 if TYPE_CHECKING:
     from .store import Store
@@ -27,6 +28,19 @@ class ExnRef(Handle):
     the same object: ``throw_ref`` of it rethrows that very exception."""
 
     def __init__(self, store: Store, pointer: int) -> None:
+        """An exnref to the exception object at ``pointer``, which must be one of
+        ``store``'s (a raw ``exnref`` slot, say in a ``slots=True`` host function)."""
+        store.check_usable()
+        self._root(store, check_slot(store, EXNREF, pointer))
+
+    @classmethod
+    def _of(cls, store: Store, pointer: int) -> "ExnRef":
+        """An exnref to an object wasm code just handed over (known to be the store's)."""
+        exnref = cls.__new__(cls)
+        exnref._root(store, pointer)
+        return exnref
+
+    def _root(self, store: Store, pointer: int) -> None:
         self.store = store
         self.record = pointer
         slot = store.host_roots.add(pointer)
@@ -85,7 +99,7 @@ class WasmException(Exception):
 
     @classmethod
     def _from_object(cls, store: Store, pointer: int) -> "WasmException":
-        exnref = ExnRef(store, pointer)
+        exnref = ExnRef._of(store, pointer)
         return cls(exnref.tag, exnref.payload, exnref=exnref)
 
     @classmethod
@@ -95,9 +109,7 @@ class WasmException(Exception):
         if len(slots) != len(tag.type(store).params):
             raise TypeError(f"tag of type {tag.type()} takes {len(tag.type().params)} payload "
                             f"values, got {len(slots)}")
-        for slot in slots:
-            if not isinstance(slot, int) or not 0 <= slot < 2**64:
-                raise ValueError(f"a slot is an int from 0 to 2**64 - 1, not {slot!r}")
+        slots = [check_slot(store, t, slot) for t, slot in zip(tag.type().params, slots)]
         pointer = store.exn_alloc(tag.record, len(slots))
         for i, slot in enumerate(slots):
             native.write(pointer, slot, ExnObject.FIELDS + i)
@@ -114,5 +126,5 @@ class WasmException(Exception):
         pointer = store.exn_alloc(self.tag.record, len(slots))
         for i, slot in enumerate(slots):
             native.write(pointer, slot, ExnObject.FIELDS + i)
-        self.exnref = ExnRef(store, pointer)
+        self.exnref = ExnRef._of(store, pointer)
         return pointer

@@ -15,7 +15,7 @@ from ..syntax.types import FuncType
 from . import native
 from .handle import Handle
 from .store import Store
-from .values import from_slot, to_slot
+from .values import check_slot, from_slot, to_slot
 
 
 class Func(Handle):
@@ -48,6 +48,7 @@ class Func(Handle):
         record[FuncRecord.VMCTX] = native.address(hostctx)
         record[FuncRecord.TYPE_ID] = store.engine.type_id(ty)
         store.keep(callback)
+        store.func_records.add(native.address(record))
         self.store = store
         self.record = native.address(record)
 
@@ -64,11 +65,7 @@ class Func(Handle):
         ft = self.type(store)
         if len(args) != len(ft.params):
             raise TypeError(f"{ft} takes {len(ft.params)} arguments, got {len(args)}")
-        slots = []
-        for arg in args:
-            if not isinstance(arg, int) or not 0 <= arg < 2**64:
-                raise ValueError(f"a slot is an int from 0 to 2**64 - 1, not {arg!r}")
-            slots.append(arg)
+        slots = [check_slot(self.store, t, arg) for t, arg in zip(ft.params, args)]
         return call_native(self.store, ft, native.read(self.record, FuncRecord.CODE),
                            native.read(self.record, FuncRecord.VMCTX), slots)
 
@@ -125,7 +122,7 @@ def _host_callback(store: Store, ty: FuncType, index: int, slots: bool) -> Calla
                     raise TypeError(f"host function returned {len(results)} values, "
                                     f"its type {ty} has {len(ty.results)} results")
             for i, (t, value) in enumerate(zip(ty.results, results)):
-                native.write(buf, value if slots else to_slot(store, t, value), i)
+                native.write(buf, check_slot(store, t, value) if slots else to_slot(store, t, value), i)
             return 0
         except BaseException as error:  # noqa: B036 -- nothing may unwind through native code
             store.set_pending(error)

@@ -132,8 +132,12 @@ class Instance:
 
     def _register_types(self, imported: dict[ExternKind, int]) -> None:
         """Record the declared types of the memories, tables and globals ``instantiate``
-        allocated (those it got to, if it trapped)."""
+        allocated, and the function records (those it got to, if it trapped)."""
         m, types = self.module.syntax, self.store.extern_types
+        funcs = self._vmctx[VMContext.FUNCS]
+        defined = range(imported[ExternKind.FUNC], imported[ExternKind.FUNC] + len(m.funcs))
+        self.store.func_records.update(record for record in (native.read(funcs, i) for i in defined)
+                                       if record)
         if m.mems and self._vmctx[VMContext.MEMORY]:
             types[self._vmctx[VMContext.MEMORY]] = m.mems[0].type
         for i, table in enumerate(m.tables):

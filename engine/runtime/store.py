@@ -23,6 +23,7 @@ The rules that keep every use of a store safe:
 """
 from __future__ import annotations
 
+import array
 import ctypes
 import threading
 import weakref
@@ -33,6 +34,7 @@ from ..compile.collector import MIN_THRESHOLD
 from ..compile.events import EVENTS
 from ..compile.layout import SLOT, RootKind, StoreState, TableRecord, UnwindKind
 from ..errors import ResourceLimitExceeded, StoreBusy, StoreClosed, Trap, TrapCode
+from ..syntax.types import HeapType
 from . import native
 from .engine import Engine
 from .exception import WasmException
@@ -170,6 +172,8 @@ class Store:
         """Host functions a :class:`~engine.runtime.linker.Linker` created in this store."""
         self.extern_types: dict[int, Any] = {}
         """Declared type of each memory, table and global record in the store, by address."""
+        self.func_records: set[int] = set()
+        """Every function record of the store (host functions and instances' functions)."""
 
     def __repr__(self) -> str:
         return f"<Store {'closed' if self.closed else 'open'} at {id(self):#x}>"
@@ -327,6 +331,20 @@ class Store:
     def externref_object(self, handle: int) -> Any:
         return self._externs[handle - 1]
 
+    def holds_reference(self, heap: HeapType, slot: int) -> bool:
+        """Whether the non-null ``slot`` is a reference of ``heap`` this store gave out."""
+        if heap is HeapType.FUNC:
+            return slot in self.func_records
+        if heap is HeapType.EXTERN:
+            return 1 <= slot <= len(self._externs)
+        if heap is HeapType.EXN:
+            count = self._state[StoreState.EXN_COUNT]
+            if not count:
+                return False
+            objects = array.array("Q", native.read_bytes(self._state[StoreState.EXN_OBJECTS], 8 * count))
+            return slot in objects
+        return False        # the bottom types hold null only
+
     # -- ownership ----------------------------------------------------------------------------
 
     def keep(self, thing: Any) -> Any:
@@ -366,6 +384,7 @@ class Store:
         self._externs.clear()
         self._extern_handles.clear()
         self.extern_types.clear()
+        self.func_records.clear()
 
     # -- unwinding ------------------------------------------------------------------------
 

@@ -94,6 +94,20 @@ def from_slot(store: "Store", t: ValType, slot: int) -> Any:
         return store.externref_object(slot)
     if t.heap is HeapType.EXN:
         from .exception import ExnRef
-        return ExnRef(store, slot)
+        return ExnRef._of(store, slot)
     from .func import Func
     return Func._from_record(store, slot)
+
+
+def check_slot(store: "Store", t: ValType, slot: Any) -> int:
+    """``slot`` as a raw slot of type ``t`` given from Python (``call_slots``, a
+    ``slots=True`` host function's results, ``WasmException.from_slots``), once it is
+    known safe: an int of 64 bits, and for a reference null or one the store really has
+    -- a function record of the store, an externref handle it gave out, an exception
+    object it holds -- since compiled code follows references without checking them."""
+    if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < 2**64:
+        raise ValueError(f"a slot is an int from 0 to 2**64 - 1, not {slot!r}")
+    if slot and isinstance(t, RefType) and not store.holds_reference(t.heap, slot):
+        raise ValueError(f"slot {slot:#x} is not a {t} of this store: a reference slot is 0 or "
+                         f"one the store gave out")
+    return slot
