@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from ..errors import WrongStore
+from ..errors import WasmError, WrongStore
+from ..syntax.types import Limits
 
 if TYPE_CHECKING:
     from .store import Store
@@ -54,3 +55,12 @@ class Handle:
 
     def __hash__(self) -> int:
         return hash(self.record)
+
+
+def check_limits(kind: str, limits: Limits, largest: int, unit: str) -> None:
+    """Raise :class:`~engine.errors.WasmError` unless ``limits`` are valid for a new
+    ``kind`` (``"memory"`` or ``"table"``) of at most ``largest`` ``unit``."""
+    if not 0 <= limits.min <= largest or not 0 <= (limits.max or 0) <= largest:
+        raise WasmError(f"{kind} size must be 0 to {largest} {unit}, not {limits}")
+    if limits.max is not None and limits.max < limits.min:
+        raise WasmError(f"{kind} maximum {limits.max} is below its minimum {limits.min}")

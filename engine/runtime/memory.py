@@ -11,7 +11,7 @@ from ..compile.layout import MAX_PAGES, PAGE_SIZE, MemoryRecord
 from ..errors import ResourceLimitExceeded, WasmError
 from ..syntax.types import Limits, MemType
 from . import native
-from .handle import Handle
+from .handle import Handle, check_limits
 from .store import Store
 
 
@@ -45,11 +45,7 @@ class Memory(Handle):
         store.check_usable()
         if not isinstance(ty, MemType):
             raise TypeError(f"expected a MemType, got {ty!r}")
-        limits = ty.limits
-        if not 0 <= limits.min <= MAX_PAGES or not 0 <= (limits.max or 0) <= MAX_PAGES:
-            raise WasmError(f"memory size must be 0 to {MAX_PAGES} pages (4 GiB), not {limits}")
-        if limits.max is not None and limits.max < limits.min:
-            raise WasmError(f"memory maximum {limits.max} is below its minimum {limits.min}")
+        check_limits("memory", ty.limits, MAX_PAGES, "pages (4 GiB)")
         self.store = store
         self.record = new_memory_record(store, ty)
 

@@ -7,7 +7,7 @@ from ..compile.layout import TableRecord
 from ..errors import ResourceLimitExceeded, WasmError
 from ..syntax.types import Limits, TableType
 from . import native
-from .handle import Handle
+from .handle import Handle, check_limits
 from .store import Store
 from .values import from_slot, to_slot
 
@@ -43,11 +43,7 @@ class Table(Handle):
         store.check_usable()
         if not isinstance(ty, TableType):
             raise TypeError(f"expected a TableType, got {ty!r}")
-        limits = ty.limits
-        if not 0 <= limits.min <= _NO_MAX or not 0 <= (limits.max or 0) <= _NO_MAX:
-            raise WasmError(f"table size must be 0 to {_NO_MAX} elements, not {limits}")
-        if limits.max is not None and limits.max < limits.min:
-            raise WasmError(f"table maximum {limits.max} is below its minimum {limits.min}")
+        check_limits("table", ty.limits, _NO_MAX, "elements")
         self.store = store
         self.record = new_table_record(store, ty, to_slot(store, ty.elem, init))
 
