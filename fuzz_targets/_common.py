@@ -328,6 +328,8 @@ _EXIT_HOOKS: list[object] = []
 def _self_command() -> str:
     """How libFuzzer restarts this target in ``-fork``/``-jobs`` mode: it runs its
     ``argv[0]`` through the shell, and a script path alone is not a command."""
+    if getattr(sys, "frozen", False):      # a PyInstaller package is its own command
+        return shlex.quote(sys.executable)
     return " ".join(shlex.quote(part) for part in (sys.executable, os.path.abspath(sys.argv[0])))
 
 
@@ -356,7 +358,11 @@ class Defaults:
     seeds: tuple[str, ...] = ()
 
     def apply(self, args: list[str]) -> list[str]:
-        """``args`` completed with the defaults; directories they name are created."""
+        """``args`` completed with the defaults; directories they name are created.  A
+        packaged target (OSS-Fuzz's PyInstaller build) takes its command line as it
+        is: the fuzzing service sets flags, corpora and artifact paths itself."""
+        if getattr(sys, "frozen", False):
+            return args
         flags = [a for a in args if a.startswith("-")]
         paths = [a for a in args if not a.startswith("-")]
         given = {f.partition("=")[0] for f in flags}
