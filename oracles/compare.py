@@ -21,6 +21,14 @@ they part:
 5. **The final state** -- exported globals, memory sizes and digests, table sizes and
    elements -- must be equal.
 
+Where they part is kept beside the reason as a :class:`Parting` -- the step, the
+kind of difference (``wrong payload``, ``return instead of trap``, ``host call
+missing``...), the place (the result, a host event, the final state) and the host
+function involved -- so that :mod:`oracles.signature` can tell findings apart without
+parsing the reason.  The kind of a difference between two values (in a result, a host
+event's arguments, a global or a table) is the kind of its first differing pair:
+exceptions differ in tag, else payload, else identity; anything else is ``wrong values``.
+
 Equality is the outcome model's (see :mod:`oracles.outcome`): every NaN equals every
 NaN, references compare by kind and null-ness, exnrefs by tag, payload and identity
 (objects numbered by first appearance in the run).  NaN bits
@@ -32,21 +40,40 @@ of it is an ordinary, deterministic trap and is compared exactly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
-from .outcome import Call, Outcome, Rejected, Result, Returned, State, Thrown, Trapped
+from .outcome import (Call, Exn, HostCall, HostCaught, HostDone, HostEvent, Outcome, Rejected, Result, Returned,
+                      State, Thrown, Trapped, Value)
 
 INCONCLUSIVE_TRAPS = frozenset({"stack_overflow", "interrupt"})
 """Trap codes that end a comparison as ``inconclusive``: limits, not semantics."""
 
 
+FINAL_STATE = "final state"
+"""The step name of a difference in the final state."""
+
+
+@dataclass(frozen=True)
+class Parting:
+    """Where and how two outcomes part: the ``step`` (``<instantiate>``, an export's
+    name, or :data:`FINAL_STATE`), the ``kind`` of difference, the ``place`` (``module``,
+    ``result``, ``host event``, ``global``, ``memory``, ``table``), the host function of
+    the first differing host event, and each side's result of the step."""
+    step: str
+    kind: str
+    place: str
+    host_func: str = ""
+    results: tuple[Result | None, Result | None] = (None, None)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """``agree``, ``diverge`` (``reason`` says where and how) or ``inconclusive``
-    (``reason`` says which limit was hit)."""
+    """``agree``, ``diverge`` (``reason`` says where and how, ``parting`` the same as
+    data) or ``inconclusive`` (``reason`` says which limit was hit)."""
     kind: str
     reason: str = ""
+    parting: Parting | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.kind if not self.reason else f"{self.kind}: {self.reason}"
@@ -64,7 +91,8 @@ def compare(ours: Outcome, theirs: Outcome, names: Sequence[str] = ("exnfuzz", "
     if any(rejected):
         who, other = (a, b) if rejected[0] else (b, a)
         reason = (ours if rejected[0] else theirs).instantiate.result
-        return Verdict("diverge", f"module: {who} rejects it ({reason}), {other} accepts it")
+        return Verdict("diverge", f"module: {who} rejects it ({reason}), {other} accepts it",
+                       Parting(ours.instantiate.name, "rejection", "module"))
     for x, y in zip((ours.instantiate,) + ours.invocations, (theirs.instantiate,) + theirs.invocations):
         verdict = _compare_call(x, y, a, b)
         if verdict is not AGREE:
@@ -79,30 +107,67 @@ def _compare_call(x: Call, y: Call, a: str, b: str) -> Verdict:
     for who, call in ((a, x), (b, y)):
         if isinstance(call.result, Trapped) and call.result.code in INCONCLUSIVE_TRAPS:
             return Verdict("inconclusive", f"{step}: {who} {call.result}")
+    results = (x.result, y.result)
     for i, (e, f) in enumerate(zip(x.trace, y.trace)):
         if e != f:
             return Verdict("diverge", f"{step}: host event {i + 1} differs: {a} `{str(e).strip()}`, "
-                                      f"{b} `{str(f).strip()}`")
+                                      f"{b} `{str(f).strip()}`",
+                           Parting(x.name, _event_difference(e, f), "host event", e.func, results))
     if len(x.trace) != len(y.trace):
         longer, who = (x.trace, a) if len(x.trace) > len(y.trace) else (y.trace, b)
         missing = longer[min(len(x.trace), len(y.trace))]
         return Verdict("diverge", f"{step}: host call missing: only {who} has host event "
-                                  f"`{str(missing).strip()}` ({a} {len(x.trace)} events, {b} {len(y.trace)})")
+                                  f"`{str(missing).strip()}` ({a} {len(x.trace)} events, {b} {len(y.trace)})",
+                       Parting(x.name, "host call missing", "host event", missing.func, results))
     if x.result != y.result:
-        return Verdict("diverge", f"{step}: {_difference(x.result, y.result)}: {a} {x.result}, {b} {y.result}")
+        kind = _difference(x.result, y.result)
+        return Verdict("diverge", f"{step}: {kind}: {a} {x.result}, {b} {y.result}",
+                       Parting(x.name, kind, "result", "", results))
     return AGREE
+
+
+def _values_difference(xs: Sequence[Value | None], ys: Sequence[Value | None]) -> str:
+    """The kind of difference of the first unequal pair of values (see the module's doc)."""
+    for v, w in zip(xs, ys):
+        if v != w:
+            if isinstance(v, Exn) and isinstance(w, Exn):
+                if v.tag != w.tag:
+                    return "wrong tag"
+                return "wrong payload" if v.payload != w.payload else "wrong exception identity"
+            break
+    return "wrong values"
+
+
+def _event_difference(e: HostEvent, f: HostEvent) -> str:
+    """The kind of difference of two unequal host events."""
+    if type(e) is not type(f):
+        return f"{_event_name(e)} instead of {_event_name(f)}"
+    if isinstance(e, HostDone) and isinstance(f, HostDone):
+        return _difference(e.result, f.result)
+    if e.func != f.func:
+        return "another host function"
+    if isinstance(e, HostCaught) and isinstance(f, HostCaught):
+        return _values_difference((e.exn,), (f.exn,))
+    assert isinstance(e, HostCall) and isinstance(f, HostCall)
+    return _values_difference(e.args, f.args)
+
+
+def _event_name(event: HostEvent) -> str:
+    if isinstance(event, HostCall):
+        return "host call"
+    if isinstance(event, HostCaught):
+        return "host catch"
+    return "host return" if isinstance(event.result, Returned) else "host throw or error"
 
 
 def _difference(r: Result, s: Result) -> str:
     """What kind of difference two unequal results show."""
     if isinstance(r, Thrown) and isinstance(s, Thrown):
-        if r.exn.tag != s.exn.tag:
-            return "wrong tag"
-        return "wrong payload" if r.exn.payload != s.exn.payload else "wrong exception identity"
+        return _values_difference((r.exn,), (s.exn,))
     if isinstance(r, Trapped) and isinstance(s, Trapped):
         return "wrong trap code"
     if isinstance(r, Returned) and isinstance(s, Returned):
-        return "wrong values"
+        return _values_difference(r.values, s.values)
     kinds = {Returned: "return", Trapped: "trap", Thrown: "exception", Rejected: "rejection"}
     return f"{kinds[type(r)]} instead of {kinds[type(s)]}"
 
@@ -111,8 +176,22 @@ def _compare_state(x: State, y: State, a: str, b: str) -> Verdict:
     for what, p, q in (("global", x.globals, y.globals), ("memory", x.memories, y.memories),
                        ("table", x.tables, y.tables)):
         if p != q:
-            return Verdict("diverge", f"final state, {what}s differ: {a} {_show(p)}, {b} {_show(q)}")
+            return Verdict("diverge", f"final state, {what}s differ: {a} {_show(p)}, {b} {_show(q)}",
+                           Parting(FINAL_STATE, _state_difference(what, p, q), what))
     return AGREE
+
+
+def _state_difference(what: str, p: tuple, q: tuple) -> str:
+    """The kind of difference of two unequal lists of exported globals, memories or tables."""
+    if what == "global":
+        return _values_difference([v for _, v in p], [v for _, v in q])
+    if what == "table":
+        for s, t in zip(p, q):
+            if s != t:
+                if s.size != t.size or s.elements is None or t.elements is None:
+                    return "wrong table size"
+                return _values_difference(s.elements, t.elements)
+    return f"wrong {what} contents"
 
 
 def _show(items: tuple) -> str:
