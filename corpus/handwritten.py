@@ -1,6 +1,6 @@
 """The hand-written oracle cases: their source, and the command that writes them.
 
-``python corpus/handwritten.py`` writes ``corpus/cases/NAME.json`` (the case) and
+``python corpus/handwritten.py`` writes ``corpus/regression/NAME.json`` (the case) and
 ``NAME.wat`` (its text) for every case below.  The JSON files are what the tests
 replay; this file only says where they came from.
 """
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from oracles.case import Case, Invoke, save  # noqa: E402
 from oracles.plan import CallExport, HostError, HostFunc, HostPlan, Log, Rethrow, TagDef, Throw  # noqa: E402
 
-CASES_DIR = Path(__file__).resolve().parent / "cases"
+CASES_DIR = Path(__file__).resolve().parent / "regression"
 
 LOG_I32 = HostFunc("log", ("i32",), (), Log())
 

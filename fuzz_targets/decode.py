@@ -9,7 +9,8 @@ reject with an ``engine.errors.WasmError``.
 
     python fuzz_targets/decode.py [libFuzzer flags] [corpus dirs]
 
-With no arguments it runs for 60 seconds and prints a summary.
+With no arguments it runs for 60 seconds and prints a summary; ``corpus/decode`` holds
+its seeds (each seed module in raw mode), new inputs go to ``runs/decode/corpus``.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from pathlib import Path
 import atheris
 
 # Run as a script, only this folder is on sys.path; the repository root holds the packages.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 if __name__ == "__main__":
     # Instrument the engine before anything imports it, so libFuzzer sees its branches.
@@ -137,7 +139,9 @@ def test_one_input(data: bytes) -> None:
 def main() -> None:
     seed_modules()  # build the seeds before the clock starts
     STATS.started = time.monotonic()
-    run_fuzzer(test_one_input, STATS.summary, Defaults(bare_flags=("-max_total_time=60",)))
+    run_fuzzer(test_one_input, STATS.summary, Defaults(bare_flags=("-max_total_time=60",),
+                                                       corpus=str(ROOT / "runs" / "decode" / "corpus"),
+                                                       seeds=(str(ROOT / "corpus" / "decode"),)))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,28 @@
-"""``python -m oracles run CASE [--full]``: run a case file on both engines.
+"""``python -m oracles COMMAND``: run, replay, reduce and triage cases and fuzz inputs.
 
-Prints both outcomes side by side and the verdict (with ``--full``, the module's text
-and the host plan first).  Exit status: 0 agree, 1 diverge, 2 inconclusive or error.
+- ``run CASE [--full]``: run a case file on both engines; prints both outcomes side by
+  side and the verdict (with ``--full``, the module's text and the host plan first).
+  Exit status: 0 agree, 1 diverge, 2 inconclusive or error.
+- ``replay [PATHS]``: every case file and raw fuzz input under PATHS (default
+  ``corpus/``), each in a child process; a line per failure, then ``N passed, M
+  failed``.  Exit status 1 if any failed (:mod:`oracles.replay`).
+- ``reduce CASE_OR_INPUT --out MIN.json``: shrink a finding, keeping its signature
+  (:mod:`oracles.reduce`).  Exit status 1 if the input is not a finding.
+- ``triage DIR...``: group findings by signature (:mod:`oracles.triage`).
+
+Planted engine faults (``EXNFUZZ_FAULTS``) apply to every child that runs a case.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .case import CaseError, load
 from .runner import RunnerError
 
 EXIT = {"agree": 0, "diverge": 1, "inconclusive": 2}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +31,32 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a case file on exnfuzz and on wasmtime and compare")
     run.add_argument("case", help="a case file (JSON, see oracles/case.py)")
     run.add_argument("--full", action="store_true", help="also print the module's text and the host plan")
+    replay = commands.add_parser("replay", help="replay case files and raw fuzz inputs, each in a child process")
+    replay.add_argument("paths", nargs="*", help="files or folders (default: the corpus/ folder)")
+    replay.add_argument("--target", default="exceptions", help="the fuzz target of raw inputs outside a "
+                        "folder named after one (default: exceptions)")
+    replay.add_argument("-v", "--verbose", action="store_true", help="also print every entry that passes")
+    reduce = commands.add_parser("reduce", help="shrink a finding, keeping its signature")
+    reduce.add_argument("finding", help="a case file, or a raw input of the exceptions target")
+    reduce.add_argument("--out", required=True, help="where to write the reduced case (JSON, .wat beside)")
+    reduce.add_argument("--time-limit", type=float, default=600.0, help="seconds (default: 600)")
+    reduce.add_argument("--target", default="exceptions", help="the fuzz target of a raw input")
+    reduce.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    triage = commands.add_parser("triage", help="group findings by signature")
+    triage.add_argument("dirs", nargs="+", help="folders of findings (crash-*, *.case.json)")
+    triage.add_argument("--target", default="exceptions", help="the fuzz target of raw inputs")
     args = parser.parse_args(argv)
+
+    if args.command == "replay":
+        from .replay import replay as replay_all
+        _, failed = replay_all(args.paths or [ROOT / "corpus"], args.target, args.verbose)
+        return 1 if failed else 0
+    if args.command == "reduce":
+        from .reduce import main as reduce_main
+        return reduce_main(args.finding, args.out, args.time_limit, args.target, not args.quiet)
+    if args.command == "triage":
+        from .triage import main as triage_main
+        return triage_main(args.dirs, args.target)
 
     from . import report
     from .differential import check

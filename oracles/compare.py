@@ -33,7 +33,7 @@ Equality is the outcome model's (see :mod:`oracles.outcome`): every NaN equals e
 NaN, references compare by kind and null-ness, exnrefs by tag, payload and identity
 (objects numbered by first appearance in the run).  NaN bits
 that reach memory are bytes like any other: a case that stores an arithmetic NaN can
-diverge between two correct engines (``corpus/cases/nan_bits_in_memory.json``), so
+diverge between two correct engines (``corpus/regression/nan_bits_in_memory.json``), so
 cases canonicalize NaNs after float operations, as the generator does.  Fuel is a
 counter inside the generated module (it traps with ``unreachable``), so running out
 of it is an ordinary, deterministic trap and is compared exactly.
@@ -59,7 +59,9 @@ class Parting:
     """Where and how two outcomes part: the ``step`` (``<instantiate>``, an export's
     name, or :data:`FINAL_STATE`), the ``kind`` of difference, the ``place`` (``module``,
     ``result``, ``host event``, ``global``, ``memory``, ``table``), the host function of
-    the first differing host event, and each side's result of the step."""
+    the first differing host event (when one side has more events: of the last event
+    both have, where they part, or else of the first extra one), and each side's
+    result of the step."""
     step: str
     kind: str
     place: str
@@ -115,10 +117,12 @@ def _compare_call(x: Call, y: Call, a: str, b: str) -> Verdict:
                            Parting(x.name, _event_difference(e, f), "host event", e.func, results))
     if len(x.trace) != len(y.trace):
         longer, who = (x.trace, a) if len(x.trace) > len(y.trace) else (y.trace, b)
-        missing = longer[min(len(x.trace), len(y.trace))]
+        shorter = y.trace if longer is x.trace else x.trace
+        missing = longer[len(shorter)]
         return Verdict("diverge", f"{step}: host call missing: only {who} has host event "
                                   f"`{str(missing).strip()}` ({a} {len(x.trace)} events, {b} {len(y.trace)})",
-                       Parting(x.name, "host call missing", "host event", missing.func, results))
+                       Parting(x.name, "host call missing", "host event", shorter[-1].func if shorter else
+                               missing.func, results))
     if x.result != y.result:
         kind = _difference(x.result, y.result)
         return Verdict("diverge", f"{step}: {kind}: {a} {x.result}, {b} {y.result}",

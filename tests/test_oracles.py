@@ -1,6 +1,6 @@
 """The oracle: outcome model, host plans, case files, the comparison rules and the CLI.
 
-The hand-written cases in ``corpus/cases`` must get their expected verdict from the
+The hand-written cases in ``corpus/regression`` must get their expected verdict from the
 two runners; deliberately altered outcomes must be reported as ``diverge`` with a
 reason that says what differs; differences the rules excuse (NaN bits, stack depth)
 must never be ``diverge``.
@@ -26,7 +26,7 @@ from oracles.plan import CallExport, HostFunc, HostPlan, PlanError, Rethrow, Tag
 from oracles.runner import RunnerError, run
 from oracles.wasmtime_runner import WasmtimeRunner
 
-CASES = sorted((Path(__file__).resolve().parent.parent / "corpus" / "cases").glob("*.json"))
+CASES = sorted((Path(__file__).resolve().parent.parent / "corpus" / "regression").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
