@@ -22,6 +22,13 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
   left wrong, say) stops the target like a divergence, with the case file.
 - A generated case that either engine rejects, or that cannot run as written, is a
   generator bug and stops the target too.
+- A native crash (a planted fault or an engine bug reading a freed exception object)
+  kills the process; libFuzzer saves the input as ``crash-<sha1>``.  Before each run
+  the case is written to ``.in-progress-<pid>.json`` in the artifact folder
+  (:mod:`oracles.inprogress`, 0.02 ms a run), and the target's next start (or
+  ``python -m oracles triage``) keeps it beside the crash as ``crash-<sha1>.case.json``.
+- With ``EXNFUZZ_REDUCE=SECONDS`` each finding's case is also reduced
+  (``python -m oracles reduce``, for at most that long) to ``crash-<sha1>.min.json``.
 
     python fuzz_targets/exceptions.py [libFuzzer flags] [corpus dirs]
 
@@ -39,6 +46,8 @@ import contextlib
 import gc
 import hashlib
 import io
+import os
+import subprocess
 import sys
 import time
 import traceback
@@ -66,6 +75,7 @@ from fuzz_targets import feedback  # noqa: E402
 from fuzz_targets._common import Defaults, run_fuzzer  # noqa: E402
 from generators import Choices, generate_case  # noqa: E402
 from oracles import report  # noqa: E402
+from oracles import inprogress  # noqa: E402
 from oracles.case import Case, modules_text, save  # noqa: E402
 from oracles.differential import Differential, check  # noqa: E402
 from oracles.runner import RunnerError  # noqa: E402
@@ -162,6 +172,24 @@ def check_case(case: Case, generated: float) -> Differential:
     return result
 
 
+REDUCE = "EXNFUZZ_REDUCE"
+"""Environment variable: seconds to spend reducing each finding (unset: no reduction)."""
+
+
+def keep_finding(case: Case, data: bytes) -> Path:
+    """Write a finding's case file beside libFuzzer's artifact (and its reduced form
+    when ``EXNFUZZ_REDUCE`` says so); the case file's path."""
+    path = save(case, artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json")
+    seconds = os.environ.get(REDUCE)
+    if seconds:
+        # A child process: the reducer runs candidates that may crash, with the same
+        # planted faults (the environment is inherited).
+        subprocess.run([sys.executable, "-m", "oracles", "reduce", str(path), "--quiet", "--time-limit", seconds,
+                        "--out", str(path.with_name(path.name.replace(".case.json", ".min.json")))],
+                       cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    return path
+
+
 def test_one_input(data: bytes) -> None:
     start = time.perf_counter()
     case = case_from_input(data)
@@ -170,18 +198,18 @@ def test_one_input(data: bytes) -> None:
     if digest in CHECKED:
         STATS.repeats += 1
         return
+    inprogress.write(artifact_prefix(sys.argv), hashlib.sha1(data).hexdigest(), case)
     try:
         result = check_case(case, generated)
     except RunFailure as failure:
-        path = save(case, artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json")
-        raise RunFailure(f"{failure}\ncase file: {path}") from failure
+        raise RunFailure(f"{failure}\ncase file: {keep_finding(case, data)}") from failure
     feedback.record(observed(result.ours, result.events))
     if STATS.execs == 1:
         # What the first case set up (engines, caches, trampolines) lives as long as the
         # process: out of the collector's way, every later collection is cheaper (~5%).
         gc.freeze()
     if result.verdict.kind == "diverge":
-        path = save(result.case, artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json")
+        path = keep_finding(result.case, data)
         raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
     if len(CHECKED) >= MAX_CHECKED:
         CHECKED.clear()
@@ -192,6 +220,10 @@ def main() -> None:
     planted = faults.plant_from_environment()
     if planted:
         print(f"exceptions: engine faults planted: {', '.join(sorted(planted))}", flush=True)
+    folder = artifact_prefix(DEFAULTS.apply(sys.argv[1:]))
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in inprogress.adopt(folder):
+        print(f"exceptions: the case of an earlier crash: {path}", flush=True)
     STATS.started = time.monotonic()
     feedback.reserve()
     run_fuzzer(test_one_input, STATS.summary, DEFAULTS)

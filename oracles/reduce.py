@@ -25,7 +25,8 @@ get its :class:`~oracles.signature.Signature`, then shrinks it.  The rules:
   then the case file, each to a temporary file renamed over the old), so a run that
   is stopped or killed leaves its best case -- valid and failing the same way -- on
   disk; the original is written first.  ``--time-limit`` stops the search; a line of
-  progress is printed at every improvement.
+  progress is printed at every improvement.  A candidate that runs four times as long
+  as the original (at least 5 s) is killed and not kept.
 
 Sizes are counted over the case's distinct modules: instructions in function bodies
 (``else`` and ``end`` included), and bytes of the encoded modules.
@@ -64,7 +65,7 @@ from .case import Case, CaseError, InstanceDef, Invoke, RunConfig, load, modules
 from .outcome import NUM_TYPES
 from .plan import CallExport, HostFunc, HostPlan, Log, Throw
 from .signature import Signature
-from .worker import Report, Worker, case_request, input_request
+from .worker import Report, Worker, case_request
 
 
 @dataclass(frozen=True)
@@ -449,16 +450,17 @@ PASSES: tuple[Callable[[Reducer], None], ...] = (
 # Command line ---------------------------------------------------------------------------
 
 def original(worker: Worker, path: Path, target: str) -> tuple[Case, Report]:
-    """The case a finding file holds (a case file, or a raw input to generate it from)
-    and the report of running it."""
+    """The case a finding file holds (a case file, or a raw input of the main target,
+    whose case is generated here: generating runs no engine) and the report of
+    running it."""
     if path.suffix == ".json":
         case = load(path)
-        return case, worker.run(case_request(case))
-    report = worker.run(input_request(target, path.read_bytes()))
-    if report.case is None:
-        raise CaseError(f"{path}: no case could be generated from it ({report.verdict}: "
-                        f"{report.reason.splitlines()[0] if report.reason else ''})")
-    return Case.from_json(report.case), report
+    elif target == "exceptions":
+        from generators import Choices, generate_case
+        case = generate_case(Choices.from_data(path.read_bytes()))
+    else:
+        raise CaseError(f"{path}: only cases and raw inputs of the exceptions target reduce, not {target!r}")
+    return case, worker.run(case_request(case))
 
 
 def main(finding: str, out: str, time_limit: float, target: str, verbose: bool) -> int:
@@ -475,6 +477,9 @@ def main(finding: str, out: str, time_limit: float, target: str, verbose: bool) 
                   "EXNFUZZ_FAULTS)", file=sys.stderr)
             return 1
         say(f"reduce: signature {report.signature}")
+        # A candidate may loop until the case's timeout: one that takes far longer than
+        # the original is killed (its signature is then "timeout", so it is not kept).
+        worker.timeout = max(5.0, 4 * report.seconds)
         subject = Subject.of(replace(case, note=f"Reduced from {Path(finding).name}: {report.signature}. "
                                                 + case.note))
         reducer = Reducer(subject, report.signature, worker, Path(out), time.monotonic() + time_limit,

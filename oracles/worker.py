@@ -81,13 +81,14 @@ class Worker:
 
     def __init__(self, timeout: float = 120.0, env: dict[str, str] | None = None) -> None:
         self.timeout = timeout
+        """Seconds a run may take before its child is killed (a ``timeout`` report)."""
         self._env = {**(os.environ if env is None else env)}
         self._env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), self._env.get("PYTHONPATH")) if p)
         self._proc: subprocess.Popen[str] | None = None
 
     def _start(self) -> subprocess.Popen[str]:
         if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen([sys.executable, "-m", "oracles.worker", str(self.timeout)],
+            self._proc = subprocess.Popen([sys.executable, "-m", "oracles.worker"],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                           env=self._env, cwd=ROOT)
         return self._proc
@@ -97,7 +98,7 @@ class Worker:
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.write(json.dumps({**request, "timeout": self.timeout}) + "\n")
             proc.stdin.flush()
             line = proc.stdout.readline()
         except BrokenPipeError:
@@ -228,7 +229,7 @@ def _fork(request: dict[str, Any], timeout: float) -> Report:
                       seconds=seconds)
 
 
-def serve(timeout: float) -> None:
+def serve() -> None:
     """The fork server's loop: one JSON request a line on stdin, one report a line on stdout."""
     from engine.compile import faults
     faults.plant_from_environment()
@@ -236,10 +237,11 @@ def serve(timeout: float) -> None:
     import fuzz_targets.decode  # noqa: F401
     from . import differential  # noqa: F401
     for line in sys.stdin:
-        report = _fork(json.loads(line), timeout)
+        request = json.loads(line)
+        report = _fork(request, request["timeout"])
         sys.stdout.write(json.dumps(report.to_json()) + "\n")
         sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    serve(float(sys.argv[1]) if len(sys.argv) > 1 else 120.0)
+    serve()
