@@ -67,6 +67,8 @@ class Parting:
     place: str
     host_func: str = ""
     results: tuple[Result | None, Result | None] = (None, None)
+    event: HostEvent | None = None
+    """That host event (of the first side)."""
 
 
 @dataclass(frozen=True)
@@ -114,15 +116,15 @@ def _compare_call(x: Call, y: Call, a: str, b: str) -> Verdict:
         if e != f:
             return Verdict("diverge", f"{step}: host event {i + 1} differs: {a} `{str(e).strip()}`, "
                                       f"{b} `{str(f).strip()}`",
-                           Parting(x.name, _event_difference(e, f), "host event", e.func, results))
+                           Parting(x.name, _event_difference(e, f), "host event", e.func, results, e))
     if len(x.trace) != len(y.trace):
         longer, who = (x.trace, a) if len(x.trace) > len(y.trace) else (y.trace, b)
         shorter = y.trace if longer is x.trace else x.trace
         missing = longer[len(shorter)]
         return Verdict("diverge", f"{step}: host call missing: only {who} has host event "
                                   f"`{str(missing).strip()}` ({a} {len(x.trace)} events, {b} {len(y.trace)})",
-                       Parting(x.name, "host call missing", "host event", shorter[-1].func if shorter else
-                               missing.func, results))
+                       Parting(x.name, "host call missing", "host event", (shorter[-1] if shorter else missing).func,
+                               results, shorter[-1] if shorter else missing))
     if x.result != y.result:
         kind = _difference(x.result, y.result)
         return Verdict("diverge", f"{step}: {kind}: {a} {x.result}, {b} {y.result}",

@@ -14,7 +14,8 @@ inputs that find one bug:
 - ``step``: the kind of step where they part -- ``instantiate``, ``invoke`` or
   ``final state`` -- not the export's name, which generated cases number as they like.
 - ``at``: the instruction or host action where they part.  At a host event, the plan's
-  action of its host function (``host trap``, ``host keep``...).  At a result, what
+  action of its host function (``host keep``, ``host call_export``...), or ``host
+  error`` where that event is the function failing (whatever it meant to do).  At a result, what
   ended the step on the reference side, or on the odd side when the reference
   returned: a trap names the kind of instruction that trapped by its code
   (``unreachable``, ``null_reference``, ``host``...), an exception its origin (``throw``
@@ -71,6 +72,8 @@ def of_divergence(result: Differential) -> Signature | None:
 
 def _at(parting: Parting, result: Differential) -> str:
     if parting.place == "host event":
+        if isinstance(parting.event, HostDone) and isinstance(parting.event.result, Trapped):
+            return "host error"   # whatever the function meant to do, it failed there
         return f"host {_action(result.case, parting.host_func)}"
     if parting.place != "result":
         return parting.place

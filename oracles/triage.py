@@ -82,7 +82,7 @@ def triage(dirs: Iterable[str | Path], target: str = "exceptions") -> tuple[list
                 continue
             size = None if case is None else Size.of(Subject.of(case))
             finding = Finding(entry.path, report.signature, entry.path.stat().st_mtime, size)
-            groups.setdefault(report.signature, Group(report.signature, [])).append(finding)
+            groups.setdefault(report.signature, Group(report.signature, [])).findings.append(finding)
     ordered = sorted(groups.values(), key=lambda g: (-len(g.findings), g.first.written, g.signature))
     return ordered, others
 

@@ -42,7 +42,8 @@ def test_a_divergence_is_reported_with_its_case_file(tmp_path: Path, monkeypatch
     assert load(saved[0]).module
 
 
-def test_an_input_whose_case_was_checked_is_a_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_input_whose_case_was_checked_is_a_repeat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "argv", ["exceptions.py", f"-artifact_prefix={tmp_path}/"])
     monkeypatch.setattr(target, "CHECKED", set())
     monkeypatch.setattr(target, "STATS", target.Stats())
     data = bytes(random.Random(11).randrange(256) for _ in range(600))
