@@ -122,10 +122,11 @@ def frames(text: str) -> list[tuple[str, str]]:
     """The Python frames of the crashing thread in faulthandler's report ``text``,
     innermost first, as (path from the repository's packages, function)."""
     current = text.split("Current thread", 1)[-1].split("\n\nThread ", 1)[0]
-    return [(_short(path), func) for path, func in _FRAME.findall(current)]
+    return [(short_path(path), func) for path, func in _FRAME.findall(current)]
 
 
-def _short(path: str) -> str:
+def short_path(path: str) -> str:
+    """``path`` from the package folder it is in (``engine/runtime/func.py``)."""
     parts = path.replace("\\", "/").split("/")
     for i, part in enumerate(parts):
         if part in ("engine", "oracles", "generators", "fuzz_targets", "wasmtime", "llvmlite"):

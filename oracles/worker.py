@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .signature import Signature, frames, of_crash, of_error
+from .signature import Signature, frames, of_crash, of_error, short_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("exceptions", "decode")
@@ -47,10 +47,6 @@ class Report:
     signature: Signature | None = None
     case: dict[str, Any] | None = field(default=None, compare=False)
     seconds: float = field(default=0.0, compare=False)
-
-    @property
-    def finding(self) -> bool:
-        return self.signature is not None
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "reason": self.reason, "case": self.case, "seconds": self.seconds,
@@ -173,14 +169,9 @@ def _evaluate_decode(data: bytes) -> Report:
 
 
 def _error(error: BaseException, doing: str) -> Report:
-    stack = [(_short_path(f.filename), f.name) for f in reversed(traceback.extract_tb(error.__traceback__))]
+    stack = [(short_path(f.filename), f.name) for f in reversed(traceback.extract_tb(error.__traceback__))]
     return Report("error", f"{doing} raised {error!r}\n{traceback.format_exc()}",
                   of_error(type(error).__name__, stack))
-
-
-def _short_path(path: str) -> str:
-    from .signature import _short
-    return _short(path)
 
 
 def _fork(request: dict[str, Any], timeout: float) -> Report:
