@@ -1,8 +1,9 @@
 """The corpus and what keeps findings: replay, reduction, triage, the in-progress case.
 
 The regression corpus replays as a user replays it (``python -m oracles replay``);
-findings of planted faults (``tests/data/findings/FAULT/crash-*``, raw inputs of the
-main target found with that fault planted) reduce to a handful of instructions with
+findings of planted faults (``tests/data/findings/FAULT/crash-*``: case files the main
+target wrote with that fault planted, which outlive changes of the generator; the one
+native crash is a raw input, which the target must run) reduce to a handful of instructions with
 their signature, a reduction killed midway leaves a valid case that still fails the
 same way, triage groups the findings of two faults in two rows, and a native crash
 inside the target leaves a case file.  Everything that may crash runs in a child.
@@ -74,7 +75,7 @@ def _signature(case_path: Path, faults: str):
 
 
 def test_a_finding_reduces_to_a_handful_of_instructions_with_its_signature(tmp_path: Path) -> None:
-    finding = FINDINGS / "reversed_payload" / "crash-0df365340e"
+    finding = FINDINGS / "reversed_payload" / "crash-0df365340e.case.json"
     out = oracles("reduce", str(finding), "--out", str(tmp_path / "min.json"), "--time-limit", "120",
                   faults="reversed_payload")
     assert out.returncode == 0, out.stderr
@@ -90,7 +91,7 @@ def test_a_finding_reduces_to_a_handful_of_instructions_with_its_signature(tmp_p
 
 
 def test_a_reduction_killed_midway_leaves_a_valid_failing_case(tmp_path: Path) -> None:
-    finding = FINDINGS / "reversed_payload" / "crash-3afa500168"
+    finding = FINDINGS / "reversed_payload" / "crash-3afa500168.case.json"
     out_path = tmp_path / "min.json"
     env = {**os.environ, ENVIRONMENT: "reversed_payload", "PYTHONPATH": str(ROOT)}
     # A session of its own: the kill takes the reducer, its worker and their children.
