@@ -86,10 +86,13 @@ def environment(work: Path) -> dict[str, str]:
 
 
 def options(out: Path, target: str) -> list[str]:
-    """The libFuzzer flags of ``<target>.options``."""
+    """The libFuzzer flags of ``<target>.options`` (a dictionary named there is in
+    ``$OUT``, as ClusterFuzz resolves it)."""
     parser = configparser.ConfigParser()
     parser.read(out / f"{target}.options")
-    return [f"-{key}={value}" for key, value in parser["libfuzzer"].items()] if parser.has_section("libfuzzer") else []
+    if not parser.has_section("libfuzzer"):
+        return []
+    return [f"-{key}={out / value if key == 'dict' else value}" for key, value in parser["libfuzzer"].items()]
 
 
 def run_fuzzer(command: list[str], runs: int, flags: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
