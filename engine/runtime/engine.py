@@ -8,6 +8,8 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import llvmlite.binding as llvm
+
 from ..compile import jit
 from ..compile.module import CompileOptions
 from ..compile.target import Target, host
@@ -174,13 +176,18 @@ class Engine:
                 symbols = [entry_symbol(ft), host_symbol(ft)]
                 opt_level = self.options.opt_level
                 ir_module, text = trampoline_module(ft, self.target)
-                code = on_large_stack(lambda: jit.load(
+                code = on_large_stack(lambda: self.load_code(
                     jit.optimize(ir_module, self.target, opt_level, extra=text, cold=symbols),
-                    self.target, symbols, opt_level))
+                    symbols, opt_level))
                 for name in symbols:
                     self._trampolines[name] = loaded_trampoline(code, name)
                 found = self._trampolines[symbol]
             return found
+
+    def load_code(self, module: llvm.ModuleRef, symbols: list[str], opt_level: int) -> jit.CompiledCode:
+        """Generate ``module``'s code for the engine's target and load it where the
+        engine runs code (this process); the addresses of ``symbols``."""
+        return jit.load(module, self.target, symbols, opt_level)
 
     def unloaded(self, symbols: Iterable[str]) -> list[str]:
         """Those of the trampoline ``symbols`` the engine does not keep loaded (in order,

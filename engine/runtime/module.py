@@ -76,9 +76,9 @@ class Module:
         # optimising (the wasm functions they call are).
         entry_points = [INSTANTIATE, RELEASE, *carried]
         cold = [*entry_points, *compiler.helper_symbols]
-        self._code = on_large_stack(lambda: jit.load(
+        self._code = on_large_stack(lambda: engine.load_code(
             jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=cold),
-            engine.target, entry_points, opt_level))
+            entry_points, opt_level))
         self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]
         self.release = native.RELEASE(self._code[RELEASE])
