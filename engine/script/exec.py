@@ -12,14 +12,19 @@ leaks into the next script.
 Values cross as raw slots (:meth:`~engine.runtime.Func.call_slots`), so NaN payloads
 and the sign of zero survive exactly.  ``(ref.extern n)`` is the :class:`HostRef`
 numbered ``n``, one object per number and session.
+
+The runtime is ``engine.runtime`` unless a session is given another with the same API,
+such as an emulated target's (:func:`engine.emulated.runtime`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
+from .. import runtime as in_process
 from ..binary.decode import decode_module
 from ..errors import LinkError
-from ..runtime import Config, Engine, Func, Global, Instance, Module, Store
+from ..runtime import Config, Engine, Instance, Module
 from ..runtime.instance import Extern
 from ..syntax import module as syntax
 from ..syntax.types import HeapType, RefType, ValType
@@ -72,8 +77,10 @@ class JitEngine:
 
     executes = True
 
-    def __init__(self, config: Config | None = None) -> None:
-        self.runtime = Engine(config)
+    def __init__(self, config: Config | None = None, api: ModuleType = in_process) -> None:
+        self.api = api
+        """The runtime the scripts run on (``engine.runtime`` or one with its API)."""
+        self.runtime = api.Engine(config)
 
     def load(self, data: bytes) -> syntax.Module:
         module = decode_module(data)
@@ -81,16 +88,17 @@ class JitEngine:
         return module
 
     def session(self) -> Session:
-        return Session(self.runtime)
+        return Session(self.runtime, self.api)
 
 
 class Session:
     """One script's store, registry, modules and instances."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.store = Store(engine)
+    def __init__(self, engine: Engine, api: ModuleType = in_process) -> None:
+        self.api = api
+        self.store = api.Store(engine)
         self.registry: dict[str, dict[str, Extern] | Missing] = {
-            "spectest": spectest(self.store)}
+            "spectest": spectest(self.store, api)}
         """What each module name other modules import from offers (``register``)."""
         # Key None is the current (last) module definition or instance.
         self.modules: dict[str | None, Module | Missing] = {}
@@ -103,7 +111,7 @@ class Session:
     # -- modules --------------------------------------------------------------------------
 
     def compile(self, data: bytes) -> Module:
-        return Module(self.store.engine, data)
+        return self.api.Module(self.store.engine, data)
 
     def link(self, module: Module) -> Instance:
         """Instantiate ``module`` with imports from the registry; raises
@@ -117,7 +125,7 @@ class Session:
             if item is None:
                 raise LinkError(f"unknown import: `{imp.module}::{imp.name}` has not been defined")
             imports.append(item)
-        return Instance(self.store, module, imports)
+        return self.api.Instance(self.store, module, imports)
 
     def define(self, name: str | None, data: bytes) -> None:
         """``(module definition $name ...)``."""
@@ -130,7 +138,7 @@ class Session:
     def instance(self, name: str | None, module: str | None) -> None:
         """``(module instance $name $module)``."""
         definition = self._lookup(self.modules, module, "module")
-        assert isinstance(definition, Module)
+        assert isinstance(definition, self.api.Module)
         self._set_instance(name, self.link(definition))
 
     def missing(self, name: str | None, definition: bool, reason: str, failed: bool) -> None:
@@ -149,7 +157,7 @@ class Session:
         except Unavailable as why:
             self._offer(as_name, Missing(why.reason, why.failed))
             raise
-        assert isinstance(instance, Instance)
+        assert isinstance(instance, self.api.Instance)
         self._offer(as_name, instance)
 
     def _offer(self, as_name: str, entry: Instance | Missing) -> None:
@@ -183,7 +191,7 @@ class Session:
 
     def export(self, module: str | None, field: str) -> Extern:
         instance = self._lookup(self.instances, module, "instance")
-        assert isinstance(instance, Instance)
+        assert isinstance(instance, self.api.Instance)
         item = instance.exports(self.store).get(field)
         if item is None:
             raise ScriptError(f"no export {field!r}")
@@ -194,11 +202,11 @@ class Session:
         :class:`~engine.errors.Trap` (or what a host function raised) if it traps."""
         item = self.export(action.module, action.field)
         if isinstance(action, Get):
-            if not isinstance(item, Global):
+            if not isinstance(item, self.api.Global):
                 raise ScriptError(f"export {action.field!r} is not a global")
             return (item.type().type,), [item.slot()]
         assert isinstance(action, Invoke)
-        if not isinstance(item, Func):
+        if not isinstance(item, self.api.Func):
             raise ScriptError(f"export {action.field!r} is not a function")
         ft = item.type()
         if len(action.args) != len(ft.params):

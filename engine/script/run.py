@@ -22,7 +22,6 @@ from ..errors import (DecodeError, LinkError, TextError, Trap, TrapCode, Unsuppo
                       ValidationError, WasmError)
 from ..syntax.module import Module
 from ..valid import validate_module
-from ..runtime import WasmException
 from .exec import ScriptError, Session, Unavailable
 from .match import result_mismatch, show_all, trap_matches
 from .verdict import Status, Verdict
@@ -341,7 +340,7 @@ def _execute(session: Session, command: Command) -> Verdict:
                                 AssertException))
     try:
         types, slots = session.run(command.action)
-    except WasmException as exception:
+    except session.api.WasmException as exception:
         if isinstance(command, AssertException):
             return _pass()
         return _fail(f"unexpected uncaught exception: {exception}")

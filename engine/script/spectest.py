@@ -4,8 +4,11 @@ immutable globals holding 666 / 666.6, a table of 10 to 20 funcrefs and a memory
 1 to 2 pages."""
 from __future__ import annotations
 
-from ..runtime import (F32, F64, FUNCREF, I32, I64, Func, FuncType, Global, GlobalType, Limits,
-                       Memory, MemType, Store, Table, TableType)
+from types import ModuleType
+
+from .. import runtime as in_process
+from ..runtime import (F32, F64, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemType, Store,
+                       TableType)
 from ..runtime.instance import Extern
 
 _PRINTS = {
@@ -20,12 +23,13 @@ def _print(*_args: object) -> None:
     """The suites only call ``print*`` for its type; the output is not checked."""
 
 
-def spectest(store: Store) -> dict[str, Extern]:
-    """A fresh ``spectest`` module's exports in ``store``."""
+def spectest(store: Store, api: ModuleType = in_process) -> dict[str, Extern]:
+    """A fresh ``spectest`` module's exports in ``store``, made with ``api`` (the
+    store's runtime)."""
     exports: dict[str, Extern] = {
-        name: Func(store, FuncType(params, ()), _print) for name, params in _PRINTS.items()}
+        name: api.Func(store, FuncType(params, ()), _print) for name, params in _PRINTS.items()}
     for name, (t, value) in _GLOBALS.items():
-        exports[name] = Global(store, GlobalType(False, t), value)
-    exports["table"] = Table(store, TableType(Limits(10, 20), FUNCREF))
-    exports["memory"] = Memory(store, MemType(Limits(1, 2)))
+        exports[name] = api.Global(store, GlobalType(False, t), value)
+    exports["table"] = api.Table(store, TableType(Limits(10, 20), FUNCREF))
+    exports["memory"] = api.Memory(store, MemType(Limits(1, 2)))
     return exports
