@@ -2,7 +2,8 @@
 
 * ``python -m engine run FILE [--invoke NAME] [ARGS...]`` -- instantiate a module
   (binary or text) and call one of its exports, printing each result on a line.
-* ``python -m engine wast [-O LEVEL] PATH...`` -- run ``.wast`` scripts.
+* ``python -m engine wast [-O LEVEL] [--target ARCH] PATH...`` -- run ``.wast`` scripts
+  (on the host, or on aarch64 or s390x under emulation).
 """
 from __future__ import annotations
 
@@ -26,15 +27,46 @@ def _reference_accepts(data: bytes) -> bool:
 
 
 def _wast(args: argparse.Namespace) -> int:
+    import time
+
+    from oracles.wasmtime_config import features_for
+
     from .runtime import Config
     from .script.exec import JitEngine
     from .script.run import Runner, StaticEngine, report, run_paths
-    engine = StaticEngine() if args.static else JitEngine(Config(opt_level=args.opt_level))
-    from oracles.wasmtime_config import features_for
-    runner = Runner(engine, _reference_accepts, features_for)
-    lines, total = report(run_paths(args.paths, runner), args.verbose)
-    print("\n".join(lines))
-    return 1 if total.failed else 0
+    failed = False
+    for target in _targets(args.target):
+        start = time.perf_counter()
+        if args.static:
+            engine: StaticEngine | JitEngine = StaticEngine()
+        elif target is None:
+            engine = JitEngine(Config(opt_level=args.opt_level))
+        else:
+            from .emulated import runtime
+            engine = JitEngine(Config(opt_level=args.opt_level), api=runtime(target))
+        runner = Runner(engine, _reference_accepts, features_for)
+        lines, total = report(run_paths(args.paths, runner), args.verbose)
+        if args.target is not None:
+            where = target or f"{_host_arch()} (in process)"
+            lines[-1] = f"{where}: {lines[-1]} in {time.perf_counter() - start:.1f} s"
+        print("\n".join(lines), flush=True)
+        failed = failed or bool(total.failed)
+    return 1 if failed else 0
+
+
+def _host_arch() -> str:
+    from .compile.target import host
+    return host().arch
+
+
+def _targets(choice: str | None) -> list[str | None]:
+    """The targets ``--target`` names: None stands for the host (in process)."""
+    from .emulated import EMULATED
+    if choice is None or choice == _host_arch():
+        return [None]
+    if choice == "all":
+        return [None, *EMULATED]
+    return [choice]
 
 
 F32_MAX = 3.4028234663852886e38
@@ -209,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
                       help="only decode and validate modules; execute nothing")
     wast.add_argument("-O", "--opt-level", type=int, default=2, choices=range(4),
                       help="LLVM optimisation level of the executing engine (default 2)")
+    wast.add_argument("--target", choices=["x86_64", "aarch64", "s390x", "all"],
+                      help="run the code compiled for this target: the host's in process, "
+                           "aarch64 and s390x under qemu-user (see engine/emulated); all: each "
+                           "in turn (default: the host)")
     wast.set_defaults(run=_wast)
     commands.add_parser("run", add_help=False,
                         help="instantiate a module and invoke an export "
