@@ -574,12 +574,21 @@ class FunctionTranslator:
     def global_cell(self, x: int) -> ir.Value:
         return self.instance_slot(VMContext.GLOBALS, x)
 
-    def _global_get(self, x: int) -> None:
+    def load_global(self, x: int) -> ir.Value:
+        """Global ``x``'s value.  Its cell is one 8-byte slot, shared with the runtime,
+        and moves whole: a 4-byte access would touch the low half of the slot only on
+        little-endian targets."""
         t = llvm_type(self.mc.global_types[x].type)
-        self.stack.append(self.builder.load(self.global_cell(x), typ=t))
+        return from_slot(self.builder, self.builder.load(self.global_cell(x), typ=I64T), t)
+
+    def store_global(self, x: int, value: ir.Value) -> None:
+        self.builder.store(to_slot(self.builder, value), self.global_cell(x))
+
+    def _global_get(self, x: int) -> None:
+        self.stack.append(self.load_global(x))
 
     def _global_set(self, x: int) -> None:
-        self.builder.store(self.stack.pop(), self.global_cell(x))
+        self.store_global(x, self.stack.pop())
 
     def table_record(self, x: int) -> ir.Value:
         return self.instance_slot(VMContext.TABLES, x)

@@ -319,8 +319,7 @@ class _Initializer(FunctionTranslator):
         self.allocate()
         self.add_roots()
         for i, g in enumerate(m.globals):
-            value = self.const_expr(g.init)
-            b.store(value, self.global_cell(self.imported[VMContext.GLOBALS] + i))
+            self.store_global(self.imported[VMContext.GLOBALS] + i, self.const_expr(g.init))
         self.init_elems()
         self.init_datas()
         if m.start is not None:
