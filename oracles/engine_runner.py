@@ -9,16 +9,20 @@ anything can run a collection.  An exception object's identity is its address.
 Compiled code counts run-time events (``Config.count_events``): the session's
 :attr:`~oracles.runner.Session.events` after the run.  ``collect_every`` is the
 engine's collector stress setting.
+
+The runner uses the runtime in :attr:`EngineRunner.api`: ``engine.runtime`` (code for
+the host, in process) here, an emulated target's in
+:class:`~oracles.emulated_runner.EmulatedRunner`.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+from types import ModuleType
 from typing import Any
 
 from engine import runtime
 from engine.errors import LinkError, Trap, WasmError
-from engine.runtime.values import from_slot, to_slot
 from engine.syntax.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, ExternKind, FuncType, HeapType,
                                  RefType, TagType, ValType)
 
@@ -42,12 +46,12 @@ def type_name(t: ValType) -> str:
 
 
 @functools.cache
-def _engine(opt_level: int, max_wasm_stack: int, collect_every: int) -> runtime.Engine:
-    """One engine per configuration: an engine compiles its collector once, and cases
-    only differ in their stores (a module's trampolines go with the module, so the
-    endless signatures of generated cases leave nothing behind in the engine)."""
-    return runtime.Engine(runtime.Config(opt_level=opt_level, epoch_interruption=True, max_wasm_stack=max_wasm_stack,
-                                         collect_every=collect_every, count_events=True))
+def _engine(api: ModuleType, opt_level: int, max_wasm_stack: int, collect_every: int) -> runtime.Engine:
+    """One engine per runtime and configuration: an engine compiles its collector once,
+    and cases only differ in their stores (a module's trampolines go with the module, so
+    the endless signatures of generated cases leave nothing behind in the engine)."""
+    return api.Engine(api.Config(opt_level=opt_level, epoch_interruption=True, max_wasm_stack=max_wasm_stack,
+                                 collect_every=collect_every, count_events=True))
 
 
 class EngineRunner(Session):
@@ -55,19 +59,21 @@ class EngineRunner(Session):
 
     name = "exnfuzz"
     trap_type = Trap
+    api: ModuleType = runtime
+    """The runtime the case runs on (``engine.runtime`` or one with its API)."""
 
     def __init__(self, case: Case) -> None:
         super().__init__(case)
         config = case.config
-        self.engine = _engine(config.opt_level, config.max_wasm_stack, config.collect_every)
-        self.store = runtime.Store(self.engine)
+        self.engine = _engine(self.api, config.opt_level, config.max_wasm_stack, config.collect_every)
+        self.store = self.api.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[int, str] = {}
         self.modules: dict[bytes, runtime.Module] = {}
 
     def instantiate_module(self, data: bytes) -> dict[str, Any]:
         try:
-            module = self.modules.get(data) or self.modules.setdefault(data, runtime.Module(self.engine, data))
+            module = self.modules.get(data) or self.modules.setdefault(data, self.api.Module(self.engine, data))
         except WasmError as e:
             raise ModuleRejected(str(e)) from None
         plan = self.case.plan
@@ -85,7 +91,7 @@ class EngineRunner(Session):
             else:
                 raise RunnerError(f"{where}: plans provide only functions and tags")
         try:
-            return dict(runtime.Instance(self.store, module, imports).exports(self.store).items())
+            return dict(self.api.Instance(self.store, module, imports).exports(self.store).items())
         except LinkError as e:
             raise ModuleRejected(str(e)) from None
 
@@ -94,8 +100,8 @@ class EngineRunner(Session):
             raise RunnerError(f"{where}: the module wants {ty}, the plan's tag has {params}")
         for record, tag_name in self.host_tags.items():     # one tag per plan name, however imported
             if tag_name == f"host:{name}":
-                return runtime.Tag._from_record(self.store, record)
-        tag = runtime.Tag(self.store, ty)
+                return self.api.Tag._from_record(self.store, record)
+        tag = self.api.Tag(self.store, ty)
         self.host_tags[tag.record] = f"host:{name}"
         return tag
 
@@ -113,13 +119,13 @@ class EngineRunner(Session):
             results = [self._to_slot(TYPES[t], v) for t, v in zip(func.results, host(*args))]
             return results[0] if len(results) == 1 else results or None
 
-        return runtime.Func(store, ty, call, slots=True)
+        return self.api.Func(store, ty, call, slots=True)
 
     def _to_slot(self, t: ValType, value: Any) -> int:
-        return value if t in (I32, I64, F32, F64) else to_slot(self.store, t, value)
+        return value if t in (I32, I64, F32, F64) else self.api.values.to_slot(self.store, t, value)
 
     def _from_slot(self, t: ValType, slot: int) -> Any:
-        return slot if t in (I32, I64, F32, F64) else from_slot(self.store, t, slot)
+        return slot if t in (I32, I64, F32, F64) else self.api.values.from_slot(self.store, t, slot)
 
     def interrupt(self) -> None:
         self.engine.increment_epoch()
@@ -160,7 +166,7 @@ class EngineRunner(Session):
         if tag.record in self.host_tags:
             return self.host_tags[tag.record]
         for name, extern in self.exports.items():
-            if isinstance(extern, runtime.Tag) and extern.record == tag.record:
+            if isinstance(extern, self.api.Tag) and extern.record == tag.record:
                 return f"export:{name}"
         return "unexported"
 
@@ -169,10 +175,10 @@ class EngineRunner(Session):
         if kind == "host":
             for record, tag_name in self.host_tags.items():
                 if tag_name == name:
-                    return runtime.Tag._from_record(self.store, record)
+                    return self.api.Tag._from_record(self.store, record)
         else:
             extern = self.exports.get(rest)
-            if isinstance(extern, runtime.Tag):
+            if isinstance(extern, self.api.Tag):
                 return extern
         raise HostFailure(f"no tag {name} to throw (yet)")
 
@@ -182,14 +188,14 @@ class EngineRunner(Session):
     def throw(self, tag: str, payload: list[Any]) -> BaseException:
         found = self._tag(tag)
         slots = [self._to_slot(t, v) for t, v in zip(found.type().params, payload)]
-        return runtime.WasmException.from_slots(self.store, found, slots)
+        return self.api.WasmException.from_slots(self.store, found, slots)
 
     def rethrow(self, exnref: Any) -> BaseException:
-        return runtime.WasmException(exnref.tag, exnref.payload, exnref=exnref)
+        return self.api.WasmException(exnref.tag, exnref.payload, exnref=exnref)
 
     def _export(self, name: str) -> runtime.Func:
         extern = self.exports.get(name)
-        if not isinstance(extern, runtime.Func):
+        if not isinstance(extern, self.api.Func):
             raise HostFailure(f"no exported function {name!r} (yet)")
         return extern
 
@@ -204,20 +210,20 @@ class EngineRunner(Session):
         return [self._from_slot(t, s) for t, s in zip(ft.results, slots)]
 
     def exception(self, error: BaseException) -> Exn | None:
-        if isinstance(error, runtime.WasmException) and error.exnref is not None:
+        if isinstance(error, self.api.WasmException) and error.exnref is not None:
             return self._exn(error.exnref, 0)
         return None
 
     def state(self) -> State:
         globals_, memories, tables = [], [], []
         for name, extern in self.exports.items():
-            if isinstance(extern, runtime.Global):
+            if isinstance(extern, self.api.Global):
                 t = extern.type().type
                 globals_.append((name, self.normalize(type_name(t), self._from_slot(t, extern.slot()))))
-            elif isinstance(extern, runtime.Memory):
+            elif isinstance(extern, self.api.Memory):
                 data = extern.read(self.store, 0, extern.data_len())
                 memories.append(MemoryState(name, extern.size(), hashlib.sha256(data).hexdigest()[:16]))
-            elif isinstance(extern, runtime.Table):
+            elif isinstance(extern, self.api.Table):
                 size, elem = extern.size(), extern.type().elem
                 elements = None if size > MAX_TABLE_ELEMENTS else tuple(
                     self.normalize(type_name(elem), extern.get(self.store, i)) for i in range(size))
