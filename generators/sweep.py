@@ -19,8 +19,9 @@ either catches what is thrown (with ``catch``, logging the payload through the h
 or lets it escape to the host.  The host also calls the wasm callees directly.
 Several signatures share one module, so a grid is a handful of compilations.
 
-``python -m generators.sweep [--dense] [-O 0 1 2]`` runs a grid on exnfuzz and
-wasmtime and reports the verdicts and the time each level took.
+``python -m generators.sweep [--dense] [-O 0 1 2] [--target ARCH|all]`` runs a grid on
+exnfuzz (in process, or its code for aarch64 or s390x under emulation, or all three)
+and wasmtime and reports the verdicts and the time each level took.
 """
 from __future__ import annotations
 
@@ -269,26 +270,35 @@ def cases(sigs: list[Sig], per_module: int = 6, opt_level: int = 0) -> list[Case
 
 
 def main(argv: list[str] | None = None) -> int:
-    from oracles.differential import check
+    from oracles.differential import TARGETS, check, check_targets
     parser = argparse.ArgumentParser(prog="python -m generators.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dense", action="store_true", help="every pair of counts (default: the CI grid)")
     parser.add_argument("-O", dest="levels", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--target", choices=[*TARGETS, "all"],
+                        help="run exnfuzz's code for this target (aarch64 and s390x under qemu-user) "
+                             "or for all three, each against one wasmtime run (default: in process)")
     args = parser.parse_args(argv)
     sigs = dense_grid() if args.dense else ci_grid()
+    targets = TARGETS if args.target == "all" else (args.target,) if args.target else ()
     failed = 0
     for level in args.levels:
         start = time.perf_counter()
-        verdicts: dict[str, int] = {}
+        verdicts: dict[str, dict[str, int]] = {}
+        seconds: dict[str, float] = {}
         level_cases = cases(sigs, opt_level=level)
         for case in level_cases:
-            result = check(case)
-            verdicts[result.verdict.kind] = verdicts.get(result.verdict.kind, 0) + 1
-            if result.verdict.kind != "agree":
-                failed += 1
-                print(f"-O{level} {case.note}: {result.verdict}", flush=True)
+            for result in check_targets(case, targets) if targets else [check(case)]:
+                counts = verdicts.setdefault(result.name, {})
+                counts[result.verdict.kind] = counts.get(result.verdict.kind, 0) + 1
+                seconds[result.name] = seconds.get(result.name, 0.0) + result.seconds[0]
+                if result.verdict.kind != "agree":
+                    failed += 1
+                    print(f"-O{level} {result.name} {case.note}: {result.verdict}", flush=True)
         calls = sum(len(c.invocations) for c in level_cases)
-        print(f"-O{level}: {len(sigs)} signatures, {len(level_cases)} modules, {calls} calls: "
-              f"{verdicts} in {time.perf_counter() - start:.1f} s", flush=True)
+        for name, counts in verdicts.items():
+            where = f" {name} ({seconds[name]:.1f} s)" if targets else ""
+            print(f"-O{level}{where}: {len(sigs)} signatures, {len(level_cases)} modules, {calls} calls: "
+                  f"{counts} in {time.perf_counter() - start:.1f} s", flush=True)
     return 1 if failed else 0
 
 

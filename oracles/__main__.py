@@ -1,8 +1,11 @@
 """``python -m oracles COMMAND``: run, replay, reduce and triage cases and fuzz inputs.
 
-- ``run CASE [--full]``: run a case file on both engines; prints both outcomes side by
-  side and the verdict (with ``--full``, the module's text and the host plan first).
-  Exit status: 0 agree, 1 diverge, 2 inconclusive or error.
+- ``run CASE [--full] [--target ARCH|all]``: run a case file on both engines; prints
+  both outcomes side by side and the verdict (with ``--full``, the module's text and the
+  host plan first).  ``--target`` runs exnfuzz's code for ``x86_64`` (this machine, in
+  process), ``aarch64`` or ``s390x`` (emulated, see ``engine/emulated``), or for ``all``
+  three, each compared with the same wasmtime run.  Exit status, for the worst verdict:
+  0 agree, 1 diverge, 2 inconclusive or error.
 - ``replay [PATHS]``: every case file and raw fuzz input under PATHS (default
   ``corpus/``), each in a child process; a line per failure, then ``N passed, M
   failed``.  Exit status 1 if any failed (:mod:`oracles.replay`).
@@ -26,11 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .differential import TARGETS
     parser = argparse.ArgumentParser(prog="python -m oracles", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a case file on exnfuzz and on wasmtime and compare")
     run.add_argument("case", help="a case file (JSON, see oracles/case.py)")
     run.add_argument("--full", action="store_true", help="also print the module's text and the host plan")
+    run.add_argument("--target", choices=[*TARGETS, "all"],
+                     help="run exnfuzz's code for this architecture (aarch64 and s390x under qemu-user), "
+                          "or for all three (default: this machine's, in process)")
     replay = commands.add_parser("replay", help="replay case files and raw fuzz inputs, each in a child process")
     replay.add_argument("paths", nargs="*", help="files or folders (default: the corpus/ folder)")
     replay.add_argument("--target", default="exceptions", help="the fuzz target of raw inputs outside a "
@@ -58,15 +65,28 @@ def main(argv: list[str] | None = None) -> int:
         from .triage import main as triage_main
         return triage_main(args.dirs, args.target)
 
+    from engine.emulated import EmulationUnavailable
+
     from . import report
-    from .differential import check
+    from .differential import check, check_targets, worst
     try:
-        result = check(load(args.case))
-    except (CaseError, RunnerError) as e:
+        case = load(args.case)
+        if args.target is None:
+            results = [check(case)]
+        else:
+            results = check_targets(case, TARGETS if args.target == "all" else (args.target,))
+    except (CaseError, RunnerError, EmulationUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(report.full(result) if args.full else report.outcomes(result), end="")
-    return EXIT[result.verdict.kind]
+    for i, result in enumerate(results):
+        print(report.full(result) if args.full and i == 0 else report.outcomes(result), end="")
+        if len(results) > 1:
+            print()
+    verdict = worst([r.verdict for r in results])
+    if len(results) > 1:
+        for result in results:
+            print(f"{result.name}: {result.verdict}")
+    return EXIT[verdict.kind]
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@
 instantiation, then each invocation in order -- and stops at the first step where
 they part:
 
+0. **A crash diverges.**  A step during which the engine's process died
+   (:class:`~oracles.outcome.Crashed`, an emulated target's server) is a divergence
+   whatever the other side did; the run ends there.
 1. **Rejected modules.**  Both engines rejecting the module agree (their wording is
    not compared); one rejecting it is ``diverge``.
 2. **Resource limits are inconclusive.**  If either side's step trapped with
@@ -43,8 +46,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .outcome import (Call, Exn, HostCall, HostCaught, HostDone, HostEvent, Outcome, Rejected, Result, Returned,
-                      State, Thrown, Trapped, Value)
+from .outcome import (Call, Crashed, Exn, HostCall, HostCaught, HostDone, HostEvent, Outcome, Rejected, Result,
+                      Returned, State, Thrown, Trapped, Value)
 
 INCONCLUSIVE_TRAPS = frozenset({"stack_overflow", "interrupt"})
 """Trap codes that end a comparison as ``inconclusive``: limits, not semantics."""
@@ -89,6 +92,11 @@ AGREE = Verdict("agree")
 def compare(ours: Outcome, theirs: Outcome, names: Sequence[str] = ("exnfuzz", "wasmtime")) -> Verdict:
     """The verdict on two outcomes of one case, by the rules in this module's doc."""
     a, b = names
+    for x, y in zip((ours.instantiate,) + ours.invocations, (theirs.instantiate,) + theirs.invocations):
+        for who, call in ((a, x), (b, y)):
+            if isinstance(call.result, Crashed):
+                return Verdict("diverge", f"{x.lines()[0]}: {who} {call.result}",
+                               Parting(x.name, "crash", "result", results=(x.result, y.result)))
     rejected = (isinstance(ours.instantiate.result, Rejected), isinstance(theirs.instantiate.result, Rejected))
     if rejected == (True, True):
         return AGREE
@@ -174,7 +182,7 @@ def _difference(r: Result, s: Result) -> str:
         return "wrong trap code"
     if isinstance(r, Returned) and isinstance(s, Returned):
         return _values_difference(r.values, s.values)
-    kinds = {Returned: "return", Trapped: "trap", Thrown: "exception", Rejected: "rejection"}
+    kinds = {Returned: "return", Trapped: "trap", Thrown: "exception", Rejected: "rejection", Crashed: "crash"}
     return f"{kinds[type(r)]} instead of {kinds[type(s)]}"
 
 

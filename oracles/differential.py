@@ -1,15 +1,26 @@
-"""One differential test: a case run on our engine and on wasmtime, and the verdict."""
+"""One differential test: a case run on our engine and on wasmtime, and the verdict.
+
+Our engine runs in process (code for the host) or, given a ``target``, on an emulated
+aarch64 or s390x machine (:class:`~oracles.emulated_runner.EmulatedRunner`); every
+run is compared with wasmtime's by the same rules.  :func:`check_targets` runs one case
+on several targets against a single wasmtime run."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
+from engine.compile.target import host
+
 from .case import Case
 from .compare import Verdict, compare
 from .engine_runner import EngineRunner
 from .outcome import Outcome
-from .runner import run
+from .runner import Session, run
 from .wasmtime_runner import WasmtimeRunner
+
+TARGETS = ("x86_64", "aarch64", "s390x")
+"""What ``--target`` may name (``all``: each of them)."""
+SEVERITY = {"agree": 0, "inconclusive": 1, "diverge": 2}
 
 
 @dataclass(frozen=True)
@@ -22,15 +33,47 @@ class Differential:
     """Wall time of our run (decode, validate, compile, run) and of wasmtime's."""
     events: dict[str, int] = field(default_factory=dict)
     """What our engine counted as it ran (see :mod:`engine.compile.events`)."""
+    name: str = "exnfuzz"
+    """Which of our runs: ``exnfuzz`` in process, ``exnfuzz/ARCH`` for a named target."""
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return self.name, "wasmtime"
 
 
-def check(case: Case) -> Differential:
-    """Run ``case`` on both engines and compare (see :mod:`oracles.compare`).  Raises
-    :class:`~oracles.runner.RunnerError` when the case cannot be run as written."""
+def runner(case: Case, target: str | None = None) -> Session:
+    """Our engine's runner for ``target`` (None or the host's architecture: in process)."""
+    if target is None or target == host().arch:
+        return EngineRunner(case)
+    from .emulated_runner import EmulatedRunner
+    return EmulatedRunner(case, target)
+
+
+def check(case: Case, target: str | None = None, theirs: tuple[Outcome, float] | None = None) -> Differential:
+    """Run ``case`` on our engine (for ``target``, see :func:`runner`) and on wasmtime --
+    unless ``theirs``, wasmtime's outcome and time, is given -- and compare (see
+    :mod:`oracles.compare`).  Raises :class:`~oracles.runner.RunnerError` when the case
+    cannot be run as written."""
     start = time.perf_counter()
-    session = EngineRunner(case)
+    session = runner(case, target)
     ours = run(session)
     middle = time.perf_counter()
+    if theirs is None:
+        outcome = run(WasmtimeRunner(case))
+        theirs = outcome, time.perf_counter() - middle
+    name = session.name if target is None else f"exnfuzz/{target}"
+    return Differential(case, ours, theirs[0], compare(ours, theirs[0], (name, "wasmtime")),
+                        (middle - start, theirs[1]), session.events, name)
+
+
+def check_targets(case: Case, targets: tuple[str, ...] = TARGETS) -> list[Differential]:
+    """``case`` on our engine for each of ``targets``, each compared with one wasmtime run."""
+    start = time.perf_counter()
     theirs = run(WasmtimeRunner(case))
-    end = time.perf_counter()
-    return Differential(case, ours, theirs, compare(ours, theirs), (middle - start, end - middle), session.events)
+    seconds = time.perf_counter() - start
+    return [check(case, target, (theirs, seconds)) for target in targets]
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """The most severe of ``verdicts`` (diverge, then inconclusive, then agree)."""
+    return max(verdicts, key=lambda v: SEVERITY[v.kind])

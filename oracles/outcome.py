@@ -1,7 +1,8 @@
 """The normalized outcome of running one case: what both runners report, and compare.
 
 An :class:`Outcome` says, for instantiation and for each invocation in order, how it
-ended (:class:`Returned`, :class:`Trapped` or :class:`Thrown`) and what the host saw on
+ended (:class:`Returned`, :class:`Trapped` or :class:`Thrown`; :class:`Crashed` when
+the engine's process died) and what the host saw on
 the way (a trace of :class:`HostCall`, :class:`HostCaught` and :class:`HostDone`), then
 the final :class:`State` of the instance's exports.
 
@@ -184,7 +185,19 @@ class Rejected:
         return f"rejected: {self.reason}"
 
 
-Result = Union[Returned, Trapped, Thrown, Rejected]
+@dataclass(frozen=True)
+class Crashed:
+    """The engine's process died running the step: only a runner whose code runs in
+    a process of its own can report it (an emulated target's server, see
+    :mod:`oracles.emulated_runner`), and it is never a correct outcome.  ``reason`` (how
+    it died) is shown, not compared: a crash differs from every outcome."""
+    reason: str = field(compare=False)
+
+    def __str__(self) -> str:
+        return f"crashed: {self.reason}"
+
+
+Result = Union[Returned, Trapped, Thrown, Rejected, Crashed]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ def side_by_side(left: list[str], right: list[str], titles: tuple[str, str] = ("
 
 def outcomes(result: Differential) -> str:
     """Both outcomes side by side, then the verdict."""
-    return side_by_side(result.ours.lines(), result.theirs.lines()) + f"\n\nverdict: {result.verdict}\n"
+    return (side_by_side(result.ours.lines(), result.theirs.lines(), result.names)
+            + f"\n\nverdict: {result.verdict}\n")
 
 
 def full(result: Differential) -> str:

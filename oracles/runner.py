@@ -18,8 +18,8 @@ from typing import Any
 from .case import Case, qualify
 from .host import HostFailure, HostFunction, RunnerError
 from .plan import HOST_MODULE, PlanError
-from .outcome import (Call, Exn, HostEvent, Outcome, Rejected, Result, Returned, State, Thrown, Trapped, Value,
-                      parse_value, trap_name)
+from .outcome import (Call, Crashed, Exn, HostEvent, Outcome, Rejected, Result, Returned, State, Thrown, Trapped,
+                      Value, parse_value, trap_name)
 
 INSTANTIATE = "<instantiate>"
 __all__ = ["INSTANTIATE", "ModuleRejected", "RunnerError", "Session", "run"]
@@ -228,4 +228,6 @@ def _run(session: Session) -> Outcome:
         except Exception as error:
             result = session.result(error)
         calls.append(Call(invoke.export, tuple(values), result, tuple(session.trace)))
+        if isinstance(result, Crashed):       # nothing is left to run or to read
+            return Outcome(instantiate, tuple(calls))
     return Outcome(instantiate, tuple(calls), session.state())
