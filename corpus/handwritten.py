@@ -13,7 +13,7 @@ import wasmtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from oracles.case import Case, Invoke, save  # noqa: E402
+from oracles.case import Case, Invoke, RunConfig, save  # noqa: E402
 from oracles.plan import CallExport, HostError, HostFunc, HostPlan, Log, Rethrow, TagDef, Throw  # noqa: E402
 
 CASES_DIR = Path(__file__).resolve().parent / "regression"
@@ -21,10 +21,11 @@ CASES_DIR = Path(__file__).resolve().parent / "regression"
 LOG_I32 = HostFunc("log", ("i32",), (), Log())
 
 
-def case(wat: str, plan: HostPlan, *invocations: tuple[str, ...], note: str, expect: str = "agree") -> Case:
+def case(wat: str, plan: HostPlan, *invocations: tuple[str, ...], note: str, expect: str = "agree",
+         config: RunConfig = RunConfig()) -> Case:
     return Case(module=wasmtime.wat2wasm(wat), plan=plan,
                 invocations=tuple(Invoke(name, tuple(args)) for name, *args in invocations),
-                note=note, expect=expect)
+                config=config, note=note, expect=expect)
 
 
 CASES: dict[str, Case] = {
@@ -251,6 +252,32 @@ CASES: dict[str, Case] = {
         note="Unbounded recursion through try_table with a host call per frame: both engines run out "
              "of stack, at different depths and so after different numbers of host calls. The "
              "comparison is inconclusive by rule, never diverge, and catch_all never catches it."),
+
+    "exnref_at_frame_top": case(
+        """(module
+  (tag $t (export "t") (param i32))
+  (func $make (param i32) (result exnref)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (throw $t (local.get 0)))
+      unreachable))
+  (func (export "run") (param i32) (result i32)
+    (local $keep exnref) (local $tmp exnref) (local $i i32)
+    (loop $l
+      (local.set $tmp (call $make (i32.add (local.get 0) (local.get $i))))
+      (if (i32.eqz (local.get $i)) (then (local.set $keep (local.get $tmp))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 3000))))
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get $keep)))
+      unreachable)))""",
+        HostPlan(),
+        ("run", "i32:1000"),
+        config=RunConfig(opt_level=0),
+        note="An exnref kept across collections in the outermost wasm frame's first local: 3000 "
+             "exceptions pass through one call site and $tmp, so at opt_level 0 the first one lives "
+             "only in $keep, which is the top slot of the frame on s390x (whose frames begin with "
+             "their locals: callees save registers in the caller's register save area). The "
+             "collector's stack scan must reach it (the planted fault frame_record_offset stops "
+             "the scan 16 bytes short: harmless on x86-64 and aarch64, a use after free on s390x)."),
 }
 
 

@@ -30,7 +30,7 @@ from ..syntax.instructions import Catch, CatchKind
 from ..syntax.types import FuncType
 from . import events, faults
 from .layout import ExnObject, StoreState, UnwindKind, VMContext
-from .types import I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
+from .types import F32T, I32T, I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
 
 if TYPE_CHECKING:
     from .function import Frame, FunctionTranslator
@@ -76,8 +76,10 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
     t.trap_if(b.icmp_unsigned("==", exn, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
     if "reversed_payload" in faults.active and len(params) >= 2 and params[0] == params[1]:
         payload = [payload[1], payload[0], *payload[2:]]
+    low_half = "payload_low_half" in faults.active
     for i, value in enumerate(payload):
-        t.store_field(exn, ExnObject.FIELDS.offset + 8 * i, to_slot(b, value))
+        narrow = low_half and value.type in (I32T, F32T)
+        t.store_field(exn, ExnObject.FIELDS.offset + 8 * i, value if narrow else to_slot(b, value))
     raise_exception(t, exn)
 
 

@@ -14,6 +14,7 @@ import llvmlite.ir as ir
 
 from ..errors import TrapCode
 from ..syntax.instructions import MemArg
+from . import faults
 from .layout import MemoryRecord, Segment, StoreState, TableRecord, VMContext
 from .types import F32T, F64T, I1, I8, I32T, I64T, PTR
 
@@ -57,7 +58,7 @@ def checked_address(t: "FunctionTranslator", addr: ir.Value, offset: int, width:
 def _swap(t: "FunctionTranslator", value: ir.Value) -> ir.Value:
     """Convert between little-endian memory order and the target's order."""
     width = value.type.width
-    if not t.target.big_endian or width == 8:
+    if not t.target.big_endian or width == 8 or "no_byte_swap" in faults.active:
         return value
     return t.builder.call(t.intrinsic(f"llvm.bswap.i{width}", value.type, [value.type]), [value])
 

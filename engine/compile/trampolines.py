@@ -27,6 +27,7 @@ import llvmlite.ir as ir
 
 from ..syntax.module import Module
 from ..syntax.types import ExternKind, FuncType, ValType
+from . import faults
 from .callconv import Signature, signature, spill_offset
 from .layout import HostContext, StoreState, VMContext
 from .target import Target
@@ -40,6 +41,8 @@ HOST_CALLBACK = ir.FunctionType(I32T, [PTR, PTR])
 
 FRAMEADDRESS = "llvm.frameaddress.p0"
 """The intrinsic entry trampolines call: a module carrying them must declare it."""
+STACKSAVE = "llvm.stacksave.p0"
+"""Called by entry trampolines only with the planted fault ``frame_record_offset``."""
 
 
 def signature_key(ft: FuncType) -> str:
@@ -138,6 +141,10 @@ def entry_text(sig: Signature) -> str:
               *top_lines,
               "%outermost = icmp eq i64 %limit, 0",
               "br i1 %outermost, label %enter, label %call"]
+    top, fault = "%frame.int", []
+    if "frame_record_offset" in faults.active:     # planted: see engine/compile/faults.py
+        top, fault = "%top", [f"%sp = call ptr @{STACKSAVE}()", "%sp.int = ptrtoint ptr %sp to i64",
+                              "%top = sub i64 %sp.int, 16"]
     enter = [f"%frame = call ptr @{FRAMEADDRESS}(i32 0)", "%frame.int = ptrtoint ptr %frame to i64",
              *budget_lines, f"%budget = load i64, ptr {budget_ptr}",
              "%room = icmp ugt i64 %frame.int, %budget",
@@ -147,7 +154,7 @@ def entry_text(sig: Signature) -> str:
              "%shallow = icmp ugt i64 %floor, %wanted",
              "%new.limit = select i1 %shallow, i64 %floor, i64 %wanted",
              f"store i64 %new.limit, ptr {limit_ptr}",
-             f"store i64 %frame.int, ptr {top_ptr}",
+             *fault, f"store i64 {top}, ptr {top_ptr}",
              "br label %call"]
     rt = str(sig.result_type)
     call: list[str] = []
@@ -224,6 +231,8 @@ def trampolines_text(module: ir.Module, wanted: dict[str, FuncType], target: Tar
     and :func:`host_symbol` name them) for ``target``, to compile along with ``module``,
     in which this declares what they call."""
     declare(module, FRAMEADDRESS, ir.FunctionType(PTR, [I32T]))
+    if "frame_record_offset" in faults.active:
+        declare(module, STACKSAVE, ir.FunctionType(PTR, []))
     sigs = {symbol: signature(ft, target.registers) for symbol, ft in wanted.items()}
     return "".join(entry_text(sig) if symbol.startswith("entry_") else host_stub_text(sig)
                    for symbol, sig in sigs.items())

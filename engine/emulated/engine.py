@@ -11,8 +11,8 @@ server) and changes only what is about *where* code runs:
 * the epoch counter is the server's, advanced by a signal, so a watchdog thread can
   interrupt wasm while the main thread waits on the pipe.
 
-A store is where a run begins, so making one (which asks for the collector) is where a
-dead server is replaced: the engine then forgets the trampolines and collector of the
+A store is where a run begins, so making one is where a dead server is replaced
+(:func:`emulated_store`); the engine then forgets the trampolines and collector of the
 old one.
 """
 from __future__ import annotations
@@ -95,4 +95,19 @@ def emulated_engine(base: type, emulator: Emulator) -> type:
     return Engine
 
 
-__all__ = ["RemoteCollector", "emulated_engine"]
+def emulated_store(base: type, emulator: Emulator) -> type:
+    """A subclass of the runtime ``Store`` class ``base`` that starts a new server, if the
+    last one died, before it allocates anything."""
+
+    class Store(base):  # type: ignore[valid-type,misc]
+        __doc__ = base.__doc__
+
+        def __init__(self, engine: Any = None) -> None:
+            emulator.fresh()
+            super().__init__(engine)
+
+    Store.__qualname__ = Store.__name__ = "Store"
+    return Store
+
+
+__all__ = ["RemoteCollector", "emulated_engine", "emulated_store"]

@@ -33,6 +33,7 @@ class Slots:
     def __init__(self, process: TargetProcess, count: int, values: Sequence[int] = ()) -> None:
         self.process = process
         self.count = max(count, 1)
+        self.address = 0
         self.address = process.calloc(self.count, 8)
         if not self.address:
             raise MemoryError(f"the target cannot allocate {count} slots")
@@ -58,7 +59,8 @@ class Slots:
         return self.count
 
     def __del__(self) -> None:
-        self.process.defer(OP_FREE, self.address)
+        if self.address:
+            self.process.defer(OP_FREE, self.address)
 
 
 class HostCallback:
@@ -105,7 +107,8 @@ class Native:
         process = self.process
 
         def release(vmctx: int) -> None:
-            process.call(address, vmctx)
+            if process.dead is None:      # a dead server's instances are gone with it
+                process.call(address, vmctx)
         return release
 
     def HOST_CALLBACK(self, function: Callable[[int, int], int]) -> HostCallback:  # noqa: N802

@@ -12,8 +12,11 @@ its own -- nested calls included -- and its status goes back with ``OP_RETURN``.
 
 Memory, code and callback entries may be given back from ``__del__`` methods, which
 can run in the middle of a request; those are only noted (:meth:`TargetProcess.defer`)
-and sent at the next message boundary.  When the server dies or stops answering, every
-request raises :class:`TargetCrashed`, with qemu's last words.
+and sent at the next message boundary.  When the server dies or stops answering, the
+request that finds out raises :class:`TargetCrashed` with qemu's last words, and so
+does every later request that needs the server to act (allocate, call, load); reads
+of a dead server's memory give zeros and writes and frees are dropped, so what
+referred to it is released without errors.
 """
 from __future__ import annotations
 
@@ -80,6 +83,8 @@ class TargetProcess:
         self._tell(OP_FREE, address)
 
     def read(self, address: int, length: int) -> bytes:
+        if self.dead is not None:
+            return bytes(length)   # what a dead server held reads as zeros (see the docstring)
         self._send(OP_READ, address, length)
         self._await_reply()
         return self._take(length)
