@@ -30,7 +30,15 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
 - With ``EXNFUZZ_REDUCE=SECONDS`` each finding's case is also reduced
   (``python -m oracles reduce``, for at most that long) to ``crash-<sha1>.min.json``.
 
-    python fuzz_targets/exceptions.py [libFuzzer flags] [corpus dirs]
+    python fuzz_targets/exceptions.py [--emulated=SHARE] [--emulated-targets=ARCH,...]
+                                      [libFuzzer flags] [corpus dirs]
+
+``--emulated=SHARE`` also runs that share of the cases (0 to 1, chosen by the case's
+digest, so a replay makes the same choice) on exnfuzz's code for an emulated target
+(``aarch64`` or ``s390x`` under qemu-user, one per case, also chosen by digest;
+``--emulated-targets`` narrows the choice) and compares that run with the same wasmtime
+outcome.  An emulated run costs a few times an in-process one (see the README's
+figures); a divergence there is reported like any other, naming the target.
 
 Run bare, it fuzzes for two minutes with ``corpus/exceptions`` as seeds and inputs of
 up to 4 KiB (new inputs go to ``runs/exceptions/corpus``, crashes to
@@ -71,6 +79,7 @@ if __name__ == "__main__":
           "generators", file=sys.stderr)
 
 from engine.compile import faults  # noqa: E402
+from engine.emulated import TargetCrashed  # noqa: E402
 from fuzz_targets import feedback  # noqa: E402
 from fuzz_targets._common import Defaults, run_fuzzer  # noqa: E402
 from generators import Choices, generate_case  # noqa: E402
@@ -110,6 +119,8 @@ class Stats:
     repeats: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"agree": 0, "inconclusive": 0, "diverge": 0})
     seconds: dict[str, float] = field(default_factory=lambda: {"generate": 0.0, "exnfuzz": 0.0, "wasmtime": 0.0})
+    emulated: dict[str, int] = field(default_factory=dict)
+    """Cases also run on each emulated target."""
 
     def record(self, result: Differential, generate: float) -> None:
         self.execs += 1
@@ -118,13 +129,36 @@ class Stats:
         self.seconds["exnfuzz"] += result.seconds[0]
         self.seconds["wasmtime"] += result.seconds[1]
 
+    def record_emulated(self, result: Differential) -> None:
+        self.emulated[result.name] = self.emulated.get(result.name, 0) + 1
+        self.seconds["emulated"] = self.seconds.get("emulated", 0.0) + result.seconds[0]
+
     def summary(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         busy = sum(self.seconds.values()) or 1e-9
         split = ", ".join(f"{name} {100 * s / busy:.0f}%" for name, s in self.seconds.items())
         counts = ", ".join(f"{n} {kind}" for kind, n in self.verdicts.items())
+        emulated = "".join(f"; {n} also on {name}" for name, n in self.emulated.items())
         return (f"exceptions: {self.execs} differential execs in {elapsed:.0f} s "
-                f"({self.execs / elapsed:.1f}/s): {counts}; {self.repeats} repeats skipped; time: {split}")
+                f"({self.execs / elapsed:.1f}/s): {counts}; {self.repeats} repeats skipped{emulated}; "
+                f"time: {split}")
+
+
+@dataclass
+class Emulation:
+    """Which cases also run on an emulated target (see the module docstring)."""
+    share: float = 0.0
+    targets: tuple[str, ...] = ("aarch64", "s390x")
+
+    def target(self, digest: bytes) -> str | None:
+        """The target the case of ``digest`` also runs on, if any."""
+        if self.share <= 0 or int.from_bytes(digest[:4], "big") >= self.share * (1 << 32):
+            return None
+        return self.targets[digest[4] % len(self.targets)]
+
+
+EMULATION = Emulation()
+EMULATION_ENV = "EXNFUZZ_EMULATED"
 
 
 STATS = Stats()
@@ -190,6 +224,25 @@ def keep_finding(case: Case, data: bytes) -> Path:
     return path
 
 
+def check_emulated(result: Differential, target: str) -> Differential:
+    """``result``'s case on exnfuzz's code for the emulated ``target``, compared with the
+    wasmtime outcome ``result`` already has."""
+    try:
+        emulated = check(result.case, target, (result.theirs, 0.0))
+    except TargetCrashed as e:    # the crash met the runner outside a step
+        raise Divergence(f"exnfuzz/{target} crashed: {e}\n\n{modules_text(result.case)}") from e
+    except Exception as e:
+        raise RunFailure(f"running the case on {target} raised {e!r}\n\n{traceback.format_exc()}") from e
+    STATS.record_emulated(emulated)
+    return emulated
+
+
+def diverged(data: bytes, result: Differential) -> None:
+    """Keep the case of a divergence beside libFuzzer's artifacts and stop."""
+    path = keep_finding(result.case, data)
+    raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
+
+
 def test_one_input(data: bytes) -> None:
     start = time.perf_counter()
     case = case_from_input(data)
@@ -209,17 +262,45 @@ def test_one_input(data: bytes) -> None:
         # process: out of the collector's way, every later collection is cheaper (~5%).
         gc.freeze()
     if result.verdict.kind == "diverge":
-        path = keep_finding(result.case, data)
-        raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
+        diverged(data, result)
+    target = EMULATION.target(digest)
+    if target is not None:
+        emulated = check_emulated(result, target)
+        if emulated.verdict.kind == "diverge":
+            diverged(data, emulated)
     if len(CHECKED) >= MAX_CHECKED:
         CHECKED.clear()
     CHECKED.add(digest)
+
+
+def take_emulation_flags(argv: list[str]) -> list[str]:
+    """Set :data:`EMULATION` from ``--emulated=SHARE`` and ``--emulated-targets=A,B`` in
+    ``argv`` and return the other arguments (libFuzzer's); fails at once when a target
+    cannot be emulated here."""
+    rest = []
+    # -fork/-jobs children get libFuzzer's flags only: they find these in the environment.
+    inherited = os.environ.get(EMULATION_ENV, "").split()
+    for arg in [*inherited, *argv]:
+        flag, _, value = arg.partition("=")
+        if flag == "--emulated":
+            EMULATION.share = float(value)
+        elif flag == "--emulated-targets":
+            EMULATION.targets = tuple(value.split(","))
+        else:
+            rest.append(arg)
+    os.environ[EMULATION_ENV] = f"--emulated={EMULATION.share} --emulated-targets={','.join(EMULATION.targets)}"
+    if EMULATION.share > 0:
+        from engine.emulated import emulator
+        for target in EMULATION.targets:
+            emulator(target)      # raises EmulationUnavailable, naming what is missing
+    return rest
 
 
 def main() -> None:
     planted = faults.plant_from_environment()
     if planted:
         print(f"exceptions: engine faults planted: {', '.join(sorted(planted))}", flush=True)
+    sys.argv = take_emulation_flags(sys.argv)
     folder = artifact_prefix(DEFAULTS.apply(sys.argv[1:]))
     folder.mkdir(parents=True, exist_ok=True)
     for path in inprogress.adopt(folder):
