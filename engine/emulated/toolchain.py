@@ -1,8 +1,9 @@
 """The tools an emulated target needs, found on this machine: qemu-user, the cross
 compiler and linker with their C library, and the target server built with them.
 
-On Debian: ``apt-get install qemu-user gcc-aarch64-linux-gnu gcc-s390x-linux-gnu``
-(:data:`DEBIAN_PACKAGES`; ``.ci/run`` installs them).  :func:`missing` says what is
+On Debian: ``apt-get install qemu-user gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
+libc6-dev-arm64-cross libc6-dev-s390x-cross`` (:data:`DEBIAN_PACKAGES`; ``.ci/run``
+installs them).  :func:`missing` says what is
 absent, in words a test can skip with; :func:`toolchain` raises
 :class:`EmulationUnavailable` with the same words.
 
@@ -23,7 +24,8 @@ from pathlib import Path
 
 GNU_TRIPLES = {"aarch64": "aarch64-linux-gnu", "s390x": "s390x-linux-gnu"}
 """The emulated architectures and their GNU triples (Debian's cross-tool prefixes)."""
-DEBIAN_PACKAGES = ("qemu-user", "gcc-aarch64-linux-gnu", "gcc-s390x-linux-gnu")
+DEBIAN_PACKAGES = ("qemu-user", "gcc-aarch64-linux-gnu", "gcc-s390x-linux-gnu", "libc6-dev-arm64-cross",
+                   "libc6-dev-s390x-cross")
 SERVER_SOURCE = Path(__file__).with_name("server.c")
 
 
@@ -64,7 +66,7 @@ def missing(arch: str) -> str | None:
         (f"qemu-{arch}", _which(f"qemu-{arch}", f"qemu-{arch}-static")),
         (f"{gnu}-gcc", _which(f"{gnu}-gcc")),
         (f"{gnu}-ld", _which(f"{gnu}-ld")),
-        (f"/usr/{gnu} (the target's C library)", Path(f"/usr/{gnu}/lib").is_dir() or None),
+        (f"/usr/{gnu}/include (the target's C library)", Path(f"/usr/{gnu}/include/stdlib.h").exists() or None),
     ) if not found]
     if absent:
         return (f"cannot emulate {arch}: {', '.join(absent)} not found "
