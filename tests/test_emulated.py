@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import pytest
 
 from engine.compile.faults import TARGET_FAULTS, planted
 from engine.emulated import EMULATED, missing
+from tests.test_sweep import assert_sweep_agrees
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT.parent / "shared" / "testsuite"
@@ -98,17 +97,8 @@ def test_the_corpus_replays_on_the_target(path: Path, arch: str) -> None:
     assert result.verdict.kind == case.expect, (result.verdict, result.ours.lines())
 
 
-@pytest.mark.parametrize("target", EMULATED)
-def test_the_sweep_agrees_on_the_target(target: str) -> None:
-    require(target)
-    proc = subprocess.run([sys.executable, "-m", "generators.sweep", "-O", "0", "--target", target], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
-    print(proc.stdout)
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    summary = re.search(r"(\d+) modules, (\d+) calls: \{'agree': (\d+)\}", proc.stdout)
-    assert summary is not None, proc.stdout
-    modules, calls, agreed = map(int, summary.groups())
-    assert agreed == modules and calls > 2000
+def test_the_sweep_agrees_on_the_target(arch: str) -> None:
+    assert_sweep_agrees("-O", "0", "--target", arch)
 
 
 def test_slots_cross_in_the_target_byte_order(arch: str) -> None:
@@ -163,23 +153,15 @@ def test_the_host_interrupts_a_call_on_the_target(arch: str) -> None:
 
 # Planted target-specific faults: each is caught on its target, and x86-64 never shows it.
 
-def test_the_suite_catches_a_missing_byte_swap_on_s390x_only() -> None:
+@pytest.mark.parametrize("fault, scripts", [
+    ("no_byte_swap", [CORE / "endianness.wast"]),
+    ("payload_low_half", sorted((SUITES / "spec" / "exceptions").glob("*.wast"))),
+])
+def test_the_suite_catches_a_fault_on_s390x_only(fault: str, scripts: list[Path]) -> None:
     require("s390x")
     require("aarch64")
     from engine.emulated import runtime
-    endianness = [CORE / "endianness.wast"]
-    with planted("no_byte_swap"):
-        failed = {arch: run_scripts(endianness, runtime(arch)).failed for arch in EMULATED}
-        failed["x86_64"] = run_scripts(endianness).failed
-    assert failed["s390x"] > 0 and failed["aarch64"] == failed["x86_64"] == 0, failed
-
-
-def test_the_suite_catches_a_payload_in_the_low_half_on_s390x_only() -> None:
-    require("s390x")
-    require("aarch64")
-    from engine.emulated import runtime
-    scripts = sorted((SUITES / "spec" / "exceptions").glob("*.wast"))
-    with planted("payload_low_half"):
+    with planted(fault):
         failed = {arch: run_scripts(scripts, runtime(arch)).failed for arch in EMULATED}
         failed["x86_64"] = run_scripts(scripts).failed
     assert failed["s390x"] > 0 and failed["aarch64"] == failed["x86_64"] == 0, failed

@@ -27,7 +27,12 @@ def test_the_ci_grid_covers_every_count_on_both_sides() -> None:
 
 @pytest.mark.parametrize("opt_level", [0, 1, 2])
 def test_sweep_agrees_with_wasmtime(opt_level: int) -> None:
-    proc = subprocess.run([sys.executable, "-m", "generators.sweep", "-O", str(opt_level)], cwd=ROOT,
+    assert_sweep_agrees("-O", str(opt_level))
+
+
+def assert_sweep_agrees(*args: str) -> None:
+    """Run ``python -m generators.sweep ARGS`` in a child process; every module agrees."""
+    proc = subprocess.run([sys.executable, "-m", "generators.sweep", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
     print(proc.stdout)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
