@@ -21,7 +21,6 @@ referred to it is released without errors.
 from __future__ import annotations
 
 import os
-import resource
 import select
 import signal
 import struct
@@ -54,8 +53,10 @@ class TargetProcess:
         self.order = ">" if big_endian else "<"
         self._q = struct.Struct(self.order + "Q")
         self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, bufsize=0, preexec_fn=_no_core_dumps)
+        # No core files: qemu-user would write the guest's into the working directory.
+        self.proc = subprocess.Popen(["/bin/sh", "-c", 'ulimit -c 0; exec "$@"', "sh", *command],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     bufsize=0)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._fd_in, self._fd_out = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         self._in = bytearray()
@@ -246,9 +247,6 @@ def _signal_name(number: int) -> str:
     except ValueError:
         return f"signal {number}"
 
-
-def _no_core_dumps() -> None:
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 __all__ = ["TargetCrashed", "TargetProcess"]
