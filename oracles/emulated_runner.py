@@ -51,6 +51,15 @@ class EmulatedRunner(EngineRunner):
         self.server = self.api.emulator.current()
         """The target server the case runs in (the store started it if need be)."""
 
+    SLOWDOWN = 3.0
+    """How many times the case's timeout an emulated run may take: code runs several
+    times slower under qemu-user, and compiling for the target as long as for the host
+    (a module of the calling-convention sweep at opt_level 2 takes 5-10 s to compile)."""
+
+    @property
+    def timeout(self) -> float:
+        return self.SLOWDOWN * super().timeout
+
     def result(self, error: BaseException) -> Result:
         if self.server.dead is not None:
             return Crashed(self.server.dead)

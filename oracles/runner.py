@@ -49,6 +49,12 @@ class Session(ABC):
         self._identities: dict[Any, int] = {}
         self._numbered: list[Any] = []
 
+    @property
+    def timeout(self) -> float:
+        """Seconds each step of the case may take on this engine before it is
+        interrupted (the case's safety net, :attr:`~oracles.case.RunConfig.timeout`)."""
+        return self.case.config.timeout
+
     def host_function(self, name: str) -> HostFunction:
         """The plan's host function ``name``, bound to this session."""
         return HostFunction(self.case.plan.func(name), self)
@@ -184,8 +190,8 @@ _watchdog = _Watchdog()
 
 def run(session: Session) -> Outcome:
     """Run ``session``'s case to its :class:`~oracles.outcome.Outcome`, each step (the
-    instantiation, each invocation) within the case's timeout."""
-    _watchdog.watch(session, session.case.config.timeout)
+    instantiation, each invocation) within the session's timeout."""
+    _watchdog.watch(session, session.timeout)
     try:
         return _run(session)
     finally:
@@ -211,7 +217,7 @@ def _run(session: Session) -> Outcome:
     calls = []
     for invoke in session.case.invocations:
         # Each step gets the whole timeout: compiling a large module must not eat into it.
-        _watchdog.watch(session, session.case.config.timeout)
+        _watchdog.watch(session, session.timeout)
         session.renew_deadline()
         session.trace = []
         try:
