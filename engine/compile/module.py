@@ -315,7 +315,7 @@ class _Initializer(FunctionTranslator):
         return self.stack.pop()
 
     def run(self) -> None:
-        m, b = self.mc.module, self.builder
+        m = self.mc.module
         self.allocate()
         self.add_roots()
         for i, g in enumerate(m.globals):
