@@ -29,9 +29,9 @@ target: PyPI has neither for s390x, and every Python instruction of the oracle w
 be emulated too.  Linking each module with the server into an executable per case
 (simpler to load) cannot hold the several modules of one store that ``.wast`` scripts
 link together, and would start a process per module.  Measured on this machine
-(``bench/emulated.py``, figures in the README): a request round trip takes 11-13
-microseconds, starting a server 55-70 ms (once per target, and after a crash), linking
-a module 2-6 ms; a generated fuzz case runs in 1.3-1.6 times its in-process time.
+(``bench/emulated.py``, figures in the README): a request round trip takes 10-25
+microseconds, starting a server 40-70 ms (once per target, and after a crash), linking
+a module about 5 ms; a generated fuzz case takes 1.2-1.3 times its in-process time.
 
 For example (with the tools installed)::
 
