@@ -230,10 +230,11 @@ class TargetProcess:
         return data
 
     def _fail(self, why: str) -> None:
-        status = self.proc.poll()
-        if status is None and why != "the server died":
+        try:
+            status = self.proc.wait(timeout=0 if why != "the server died" else 5)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
-        status = self.proc.wait()
+            status = self.proc.wait()
         self._stderr.seek(0)
         words = self._stderr.read().decode(errors="replace").strip().splitlines()[-3:]
         exit_ = f"exit status {status}" if status >= 0 else f"killed by {_signal_name(-status)}"
