@@ -17,7 +17,8 @@ engine uses:
   loads its modules a second time, as the package ``engine.runtime_<arch>``, whose
   ``native`` module is the target's memory over the pipe (:mod:`.native`, decoding every
   slot in the target's byte order) and whose ``Engine`` compiles for the target and
-  loads code into the server (:mod:`.engine`; its ``Store`` replaces a crashed server).  Instance set-up, host functions,
+  loads code into the server (:mod:`.engine`; its ``Store`` replaces a crashed server,
+  and its stack floor is the server's).  Instance set-up, host functions,
   exceptions crossing the host boundary, the collector's roots: all of it is the
   runtime's own code, for every target.
 
@@ -51,7 +52,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..compile.target import KNOWN_TARGETS
-from .engine import emulated_engine, emulated_store
+from .engine import emulated_engine, emulated_store, server_stack_floor
 from .machine import Emulator
 from .native import Native
 from .process import TargetCrashed
@@ -98,6 +99,8 @@ def runtime(arch: str) -> ModuleType:
             package.native = sys.modules[f"{name}.native"] = Native(machine)  # type: ignore[attr-defined]
             engine_module = importlib.import_module(f"{name}.engine")
             engine_module.Engine = emulated_engine(engine_module.Engine, machine)  # type: ignore[attr-defined]
+            stack_module = importlib.import_module(f"{name}.stack")
+            stack_module.stack_floor = server_stack_floor(machine, stack_module.HOST_RESERVE)  # type: ignore[attr-defined]
             store_module = importlib.import_module(f"{name}.store")
             store_module.Store = emulated_store(store_module.Store, machine)  # type: ignore[attr-defined]
             spec.loader.exec_module(package)

@@ -6,48 +6,68 @@ server) and changes only what is about *where* code runs:
 
 * :meth:`load_code` generates object code for the target and loads it into the server
   (the runtime's ``Module`` and trampolines go through it);
-* the exception collector (an IR module, ``engine/compile/collector.py``) is compiled
-  for the target once, and loaded into each server the engine uses;
+* the store runtime -- the exception collector and the memory and table helpers, IR
+  modules (``engine/compile/collector.py``, ``helpers.py``) -- is compiled for the
+  target once, and loaded into each server the engine uses;
 * the epoch counter is the server's, advanced by a signal, so a watchdog thread can
   interrupt wasm while the main thread waits on the pipe.
 
 A store is where a run begins, so making one is where a dead server is replaced
-(:func:`emulated_store`); the engine then forgets the trampolines and collector of the
-old one.
+(:func:`emulated_store`); the engine then forgets the trampolines and store runtime of
+the old one.  Wasm's stack is the server's, so the floor wasm may not go below is
+taken from the server's stack (:func:`server_stack_floor`), not from Python's thread.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import llvmlite.binding as llvm
 
 from ..compile import jit
+from ..compile import helpers
 from ..compile.collector import EXN_ALLOC, EXN_COLLECT, EXPORTS, ROOT_ADD, collector_module
 from ..compile.target import Target
 from .machine import Emulator, RemoteCode
 from .process import TargetProcess
 
-_collector_objects: dict[str, bytes] = {}
-"""The collector's object code per target triple (the same for every server)."""
+_store_runtime_objects: dict[str, tuple[bytes, list[str]]] = {}
+"""The store runtime's object code and exported symbols per target triple (the same
+for every server)."""
 
 
-class RemoteCollector:
-    """The exception collector loaded in one server, shaped like the in-process one."""
+def _i32(value: int) -> int:
+    """A C ``int32_t`` result, which came back in a 64-bit register."""
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value >> 31 else value
+
+
+class RemoteStoreRuntime:
+    """The code every store calls -- the exception-object runtime and the memory and
+    table helpers -- loaded in one server, shaped like the in-process
+    ``engine.runtime.engine._StoreRuntime``."""
 
     def __init__(self, emulator: Emulator) -> None:
         target = emulator.target
-        obj = _collector_objects.get(target.triple)
-        if obj is None:
-            obj = _collector_objects[target.triple] = emulator.object_code(
-                jit.optimize(collector_module(target), target, 2), 2)
-        self.code: RemoteCode = emulator.load(obj, list(EXPORTS))
-        process = self.code.process
-        self.exn_alloc_address = self.code[EXN_ALLOC]
-        self.root_add_address = self.code[ROOT_ADD]
-        collect = self.code[EXN_COLLECT]
-        self.exn_alloc = lambda state, tag, nfields: process.call(self.exn_alloc_address, state, tag, nfields)
-        self.root_add = lambda state, kind, record: process.call(self.root_add_address, state, kind, record)
-        self.exn_collect = lambda state: process.call(collect, state)
+        compiled = _store_runtime_objects.get(target.triple)
+        if compiled is None:
+            module = collector_module(target)
+            exported = [*EXPORTS, *helpers.export_helpers(module)]
+            compiled = _store_runtime_objects[target.triple] = (
+                emulator.object_code(jit.optimize(module, target, 2), 2), exported)
+        self.code: RemoteCode = emulator.load(*compiled)
+        call, code = self.code.process.call, self.code
+        self.exn_alloc_address = code[EXN_ALLOC]
+        self.root_add_address = code[ROOT_ADD]
+        self.exn_alloc = lambda state, tag, nfields: call(code[EXN_ALLOC], state, tag, nfields)
+        self.root_add = lambda state, kind, record: call(code[ROOT_ADD], state, kind, record)
+        self.exn_collect = lambda state: call(code[EXN_COLLECT], state)
+        self.memory_new = lambda record: _i32(call(code[helpers.MEMORY_NEW], record))
+        self.memory_grow = lambda state, record, delta: _i32(call(code[helpers.MEMORY_GROW], state, record, delta))
+        self.memory_free = lambda record: call(code[helpers.MEMORY_FREE], record)
+        self.table_grow = lambda state, record, init, delta: _i32(
+            call(code[helpers.TABLE_GROW], state, record, init, delta))
+        self.table_fill = lambda record, start, value, n: call(code[helpers.TABLE_FILL], record, start, value, n)
 
 
 def emulated_engine(base: type, emulator: Emulator) -> type:
@@ -68,15 +88,15 @@ def emulated_engine(base: type, emulator: Emulator) -> type:
         def load_code(self, module: llvm.ModuleRef, symbols: list[str], opt_level: int) -> RemoteCode:
             return emulator.load(emulator.object_code(module, opt_level), symbols)
 
-        def collector(self) -> RemoteCollector:
+        def store_runtime(self) -> RemoteStoreRuntime:
             with self._lock:
                 server = emulator.fresh()
                 if server is not self._server:
                     self._trampolines.clear()
                     self._lent.clear()
-                    self._collector = RemoteCollector(emulator)
+                    self._store_runtime = RemoteStoreRuntime(emulator)
                     self._server = server
-                return self._collector  # type: ignore[return-value]
+                return self._store_runtime  # type: ignore[return-value]
 
         @property
         def epoch_address(self) -> int:
@@ -110,4 +130,15 @@ def emulated_store(base: type, emulator: Emulator) -> type:
     return Store
 
 
-__all__ = ["RemoteCollector", "emulated_engine", "emulated_store"]
+def server_stack_floor(emulator: Emulator, reserve: int) -> Callable[[], int]:
+    """The runtime's ``stack_floor`` for ``emulator``: the lowest address wasm frames may
+    use on the server's stack, ``reserve`` bytes (at most an eighth of it) above its
+    bottom, as ``engine/runtime/stack.py`` reckons it for a thread of this process; 0
+    where the server could not tell its stack."""
+    def stack_floor() -> int:
+        server = emulator.current()
+        return server.stack_low + min(reserve, server.stack_size // 8) if server.stack_low else 0
+    return stack_floor
+
+
+__all__ = ["RemoteStoreRuntime", "emulated_engine", "emulated_store", "server_stack_floor"]

@@ -65,12 +65,13 @@ class TargetProcess:
         self.callbacks: dict[int, Callback] = {}
         self.dead: str | None = None
         """Why the server is gone, once it is."""
-        magic, order, self.epoch_address, count, table = self._u64s(5)
+        magic, order, self.epoch_address, count, table, self.stack_low, self.stack_size = self._u64s(7)
         if magic != MAGIC or order != ORDER:
             self._fail(f"the server does not speak this protocol in {'big' if big_endian else 'little'}"
                        f"-endian order (magic {magic:#x}, order probe {order:#x})")
         self.callback_entries = list(self._unpack(self.read(table, 8 * count), count))
         """Addresses of the server's callback entries (see ``server.c``)."""
+        # self.stack_low, self.stack_size: the server's stack (0, 0 when it could not tell).
 
     # -- requests ------------------------------------------------------------------------
 

@@ -18,10 +18,15 @@
  *
  * SIGUSR1 advances the engine's epoch counter (compiled code reads it at function
  * entries and loop headers): the host interrupts a call without touching the pipe.
+ *
+ * The first message says who the server is: a magic number, a probe of its byte order,
+ * the epoch counter's address, the callback entries (their count and table), and its
+ * stack's bounds (the runtime keeps wasm above a floor near the bottom).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -256,6 +261,17 @@ int main(void) {
     put64((u64)(uintptr_t)&epoch);
     put64(sizeof CALLBACKS / sizeof CALLBACKS[0]);
     put64((u64)(uintptr_t)CALLBACKS);
+    /* The stack's bounds, for the floor below which wasm may not go (0, 0: unknown). */
+    void *low = NULL;
+    size_t size = 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &low, &size) != 0)
+            low = NULL, size = 0;
+        pthread_attr_destroy(&attr);
+    }
+    put64((u64)(uintptr_t)low);
+    put64(size);
     flush();
     serve();
     return 0;
