@@ -24,10 +24,11 @@ import pytest
 
 from engine.compile.faults import TARGET_FAULTS, planted
 from engine.emulated import EMULATED, missing
+from engine.script import suites
 from tests.test_sweep import assert_sweep_agrees
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ROOT.parent / "shared" / "testsuite"
+SUITES = suites.location()
 CORE = SUITES / "spec-wg2.0" / "core"
 CI_CORE = ("endianness", "memory*", "address", "load", "store", "float_memory", "conversions", "i32", "i64",
            "f32", "f64", "call_indirect", "bulk")
