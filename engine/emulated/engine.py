@@ -24,22 +24,15 @@ from typing import Any
 
 import llvmlite.binding as llvm
 
-from ..compile import jit
-from ..compile import helpers
+from ..compile import helpers, jit
 from ..compile.collector import EXN_ALLOC, EXN_COLLECT, EXPORTS, ROOT_ADD, collector_module
 from ..compile.target import Target
 from .machine import Emulator, RemoteCode
-from .process import TargetProcess
+from .process import TargetProcess, int32
 
 _store_runtime_objects: dict[str, tuple[bytes, list[str]]] = {}
 """The store runtime's object code and exported symbols per target triple (the same
 for every server)."""
-
-
-def _i32(value: int) -> int:
-    """A C ``int32_t`` result, which came back in a 64-bit register."""
-    value &= 0xFFFF_FFFF
-    return value - (1 << 32) if value >> 31 else value
 
 
 class RemoteStoreRuntime:
@@ -62,10 +55,10 @@ class RemoteStoreRuntime:
         self.exn_alloc = lambda state, tag, nfields: call(code[EXN_ALLOC], state, tag, nfields)
         self.root_add = lambda state, kind, record: call(code[ROOT_ADD], state, kind, record)
         self.exn_collect = lambda state: call(code[EXN_COLLECT], state)
-        self.memory_new = lambda record: _i32(call(code[helpers.MEMORY_NEW], record))
-        self.memory_grow = lambda state, record, delta: _i32(call(code[helpers.MEMORY_GROW], state, record, delta))
+        self.memory_new = lambda record: int32(call(code[helpers.MEMORY_NEW], record))
+        self.memory_grow = lambda state, record, delta: int32(call(code[helpers.MEMORY_GROW], state, record, delta))
         self.memory_free = lambda record: call(code[helpers.MEMORY_FREE], record)
-        self.table_grow = lambda state, record, init, delta: _i32(
+        self.table_grow = lambda state, record, init, delta: int32(
             call(code[helpers.TABLE_GROW], state, record, init, delta))
         self.table_fill = lambda record, start, value, n: call(code[helpers.TABLE_FILL], record, start, value, n)
 

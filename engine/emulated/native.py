@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .machine import Emulator
-from .process import OP_FREE, TargetProcess
+from .process import OP_FREE, TargetProcess, int32
 
 _MASK = 0xFFFF_FFFF_FFFF_FFFF
 
@@ -98,8 +98,7 @@ class Native:
         process = self.process
 
         def call(code: int, vmctx: int, buf: int) -> int:
-            status = process.call(address, code, vmctx, buf) & 0xFFFF_FFFF
-            return status - (1 << 32) if status >> 31 else status
+            return int32(process.call(address, code, vmctx, buf))
         return call
 
     def RELEASE(self, address: int) -> Callable[[int], None]:  # noqa: N802

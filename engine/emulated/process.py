@@ -42,6 +42,13 @@ Callback = Callable[[int, int], int]
 """``status = callback(hostctx, buf)``: a host function's C callback."""
 
 
+def int32(value: int) -> int:
+    """A C ``int32_t`` result of :meth:`TargetProcess.call` (it came back in a 64-bit
+    register whose high half is undefined)."""
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value >> 31 else value
+
+
 class TargetCrashed(RuntimeError):
     """The target server died (or hung): compiled code crashed the emulated machine."""
 
@@ -251,4 +258,4 @@ def _signal_name(number: int) -> str:
 
 
 
-__all__ = ["TargetCrashed", "TargetProcess"]
+__all__ = ["TargetCrashed", "TargetProcess", "int32"]
