@@ -31,8 +31,8 @@ be emulated too.  Linking each module with the server into an executable per cas
 (simpler to load) cannot hold the several modules of one store that ``.wast`` scripts
 link together, and would start a process per module.  Measured on this machine
 (``bench/emulated.py``, figures in the README): a request round trip takes 10-25
-microseconds, starting a server 40-70 ms (once per target, and after a crash), linking
-a module about 5 ms; a generated fuzz case takes 1.2-1.3 times its in-process time.
+microseconds, starting a server 20-70 ms (once per target, and after a crash), linking
+a module 3-5 ms; a generated fuzz case takes 1.2-1.3 times its in-process time.
 
 For example (with the tools installed)::
 
