@@ -34,7 +34,7 @@ CI_CORE = ("endianness", "memory*", "address", "load", "store", "float_memory", 
            "f32", "f64", "call_indirect", "bulk")
 """The spec-wg2.0/core scripts CI runs on each emulated target (the whole of core takes
 about a minute per target; see the README)."""
-CASES = sorted((ROOT / "corpus" / "cases").glob("*.json"))
+CASES = sorted((ROOT / "corpus" / "regression").glob("*.json"))
 
 pytestmark = pytest.mark.emulated
 
@@ -129,7 +129,7 @@ def test_a_crash_is_a_divergence_and_the_next_case_gets_a_new_server(arch: str) 
             super().instantiate()
             self.api.native.write(self.exports["run"].record, 8, FuncRecord.CODE)
 
-    case = load(ROOT / "corpus" / "cases" / "wasm_to_host_escape.json")
+    case = load(ROOT / "corpus" / "regression" / "wasm_to_host_escape.json")
     crashed = run(Corrupting(case, arch))
     assert "crashed" in str(crashed.invocations[0].result) and "SIGSEGV" in str(crashed.invocations[0].result)
     assert len(crashed.invocations) == 1 and crashed.state is None     # the run ends there
@@ -173,7 +173,7 @@ def test_the_corpus_catches_a_frame_record_offset_on_s390x_only() -> None:
     require("aarch64")
     from oracles.case import load
     from oracles.differential import TARGETS, check
-    case = load(ROOT / "corpus" / "cases" / "exnref_at_frame_top.json")
+    case = load(ROOT / "corpus" / "regression" / "exnref_at_frame_top.json")
     verdicts = {}
     with planted("frame_record_offset"):
         for arch in TARGETS:
