@@ -30,8 +30,17 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
 - With ``EXNFUZZ_REDUCE=SECONDS`` each finding's case is also reduced
   (``python -m oracles reduce``, for at most that long) to ``crash-<sha1>.min.json``.
 
-    python fuzz_targets/exceptions.py [--emulated=SHARE] [--emulated-targets=ARCH,...]
+    python fuzz_targets/exceptions.py [--executors=NAMES] [--full-set=SHARE]
+                                      [--emulated=SHARE] [--emulated-targets=ARCH,...]
                                       [libFuzzer flags] [corpus dirs]
+
+``--executors=NAMES`` judges every case on those executors (see
+:mod:`oracles.executors`; default: ``exnfuzz,wasmtime``, the pair) and names the odd one
+out; ``--full-set=SHARE`` runs the full set -- exnfuzz at opt 0, 1 and 2, wasmtime's
+Cranelift at ``speed`` and ``none``, and Pulley -- on that share of the cases (by
+digest).  A divergence among wasmtime's own executors, with ours siding with one of
+them, is reported as a suspected wasmtime bug with the command that shows it with
+wasmtime alone.
 
 ``--emulated=SHARE`` also runs that share of the cases (0 to 1, chosen by the case's
 digest, so a replay makes the same choice) on exnfuzz's code for an emulated target
@@ -86,7 +95,8 @@ from generators import Choices, generate_case  # noqa: E402
 from oracles import report  # noqa: E402
 from oracles import inprogress  # noqa: E402
 from oracles.case import Case, modules_text, save  # noqa: E402
-from oracles.differential import Differential, check  # noqa: E402
+from oracles import executors  # noqa: E402
+from oracles.differential import Differential, check, check_executors  # noqa: E402
 from oracles.runner import RunnerError  # noqa: E402
 from oracles.observed import observed  # noqa: E402
 from oracles.outcome import Rejected  # noqa: E402
@@ -121,6 +131,8 @@ class Stats:
     seconds: dict[str, float] = field(default_factory=lambda: {"generate": 0.0, "exnfuzz": 0.0, "wasmtime": 0.0})
     emulated: dict[str, int] = field(default_factory=dict)
     """Cases also run on each emulated target."""
+    executors: dict[str, int] = field(default_factory=dict)
+    """Cases each executor ran, beyond the default pair's."""
 
     def record(self, result: Differential, generate: float) -> None:
         self.execs += 1
@@ -139,6 +151,7 @@ class Stats:
         split = ", ".join(f"{name} {100 * s / busy:.0f}%" for name, s in self.seconds.items())
         counts = ", ".join(f"{n} {kind}" for kind, n in self.verdicts.items())
         emulated = "".join(f"; {n} also on {name}" for name, n in self.emulated.items())
+        emulated += "".join(f"; {n} on {name}" for name, n in self.executors.items())
         return (f"exceptions: {self.execs} differential execs in {elapsed:.0f} s "
                 f"({self.execs / elapsed:.1f}/s): {counts}; {self.repeats} repeats skipped{emulated}; "
                 f"time: {split}")
@@ -159,6 +172,23 @@ class Emulation:
 
 EMULATION = Emulation()
 EMULATION_ENV = "EXNFUZZ_EMULATED"
+
+
+@dataclass
+class Executors:
+    """Which executors judge a case (see the module docstring): ``names`` for every case,
+    and the full set (:data:`oracles.executors.FULL`) for a ``full_share`` of them."""
+    names: tuple[str, ...] = executors.DEFAULT
+    full_share: float = 0.0
+
+    def for_case(self, digest: bytes) -> tuple[str, ...]:
+        if self.full_share > 0 and int.from_bytes(digest[5:9], "big") < self.full_share * (1 << 32):
+            return executors.FULL
+        return self.names
+
+
+EXECUTORS = Executors()
+EXECUTORS_ENV = "EXNFUZZ_EXECUTORS"
 
 
 STATS = Stats()
@@ -191,10 +221,11 @@ def check_input(data: bytes) -> Differential:
     return check_case(case, time.perf_counter() - start)
 
 
-def check_case(case: Case, generated: float) -> Differential:
-    """Run ``case`` (which took ``generated`` seconds to make) on both engines and compare."""
+def check_case(case: Case, generated: float, names: tuple[str, ...] = executors.DEFAULT) -> Differential:
+    """Run ``case`` (which took ``generated`` seconds to make) on the executors ``names``
+    (the default pair: both engines) and compare."""
     try:
-        result = check(case)
+        result = check(case) if names == executors.DEFAULT else check_executors(case, names)
     except RunnerError as e:
         raise GeneratorBug(f"the generated case cannot run: {e!r}\n\n{modules_text(case)}") from e
     except Exception as e:
@@ -203,6 +234,9 @@ def check_case(case: Case, generated: float) -> Differential:
                                                                            Rejected):
         raise GeneratorBug(f"both engines reject a generated module: {result.ours.instantiate.result}")
     STATS.record(result, generated)
+    if names != executors.DEFAULT:
+        for name in names:
+            STATS.executors[name] = STATS.executors.get(name, 0) + 1
     return result
 
 
@@ -238,9 +272,17 @@ def check_emulated(result: Differential, target: str) -> Differential:
 
 
 def diverged(data: bytes, result: Differential) -> None:
-    """Keep the case of a divergence beside libFuzzer's artifacts and stop."""
+    """Keep the case of a divergence beside libFuzzer's artifacts and stop; a divergence
+    among wasmtime's own executors that ours sides with is a suspected wasmtime bug,
+    reported with the command that shows it with wasmtime alone."""
     path = keep_finding(result.case, data)
-    raise Divergence(f"{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
+    suspect = ""
+    judgement = result.judgement
+    if judgement is not None and judgement.suspect == "wasmtime":
+        alone = ",".join(n for g in judgement.groups for n in g if executors.EXECUTORS[n].engine == "wasmtime")
+        suspect = (f"SUSPECTED WASMTIME BUG: {', '.join(judgement.odd)} against the others, exnfuzz siding with "
+                   f"the majority; with wasmtime alone: python -m oracles run {path} --executors {alone}\n")
+    raise Divergence(f"{suspect}{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
 
 
 def test_one_input(data: bytes) -> None:
@@ -253,7 +295,7 @@ def test_one_input(data: bytes) -> None:
         return
     inprogress.write(artifact_prefix(sys.argv), hashlib.sha1(data).hexdigest(), case)
     try:
-        result = check_case(case, generated)
+        result = check_case(case, generated, EXECUTORS.for_case(digest))
     except RunFailure as failure:
         raise RunFailure(f"{failure}\ncase file: {keep_finding(case, data)}") from failure
     feedback.record(observed(result.ours, result.events))
@@ -296,11 +338,28 @@ def take_emulation_flags(argv: list[str]) -> list[str]:
     return rest
 
 
+def take_executor_flags(argv: list[str]) -> list[str]:
+    """Set :data:`EXECUTORS` from ``--executors=NAMES`` and ``--full-set=SHARE`` in
+    ``argv`` and return the other arguments; ``-fork`` children find them in the
+    environment."""
+    rest = []
+    for arg in [*os.environ.get(EXECUTORS_ENV, "").split(), *argv]:
+        flag, _, value = arg.partition("=")
+        if flag == "--executors":
+            EXECUTORS.names = tuple(e.name for e in executors.named(value))
+        elif flag == "--full-set":
+            EXECUTORS.full_share = float(value)
+        else:
+            rest.append(arg)
+    os.environ[EXECUTORS_ENV] = f"--executors={','.join(EXECUTORS.names)} --full-set={EXECUTORS.full_share}"
+    return rest
+
+
 def main() -> None:
     planted = faults.plant_from_environment()
     if planted:
         print(f"exceptions: engine faults planted: {', '.join(sorted(planted))}", flush=True)
-    sys.argv = take_emulation_flags(sys.argv)
+    sys.argv = take_executor_flags(take_emulation_flags(sys.argv))
     folder = artifact_prefix(DEFAULTS.apply(sys.argv[1:]))
     folder.mkdir(parents=True, exist_ok=True)
     for path in inprogress.adopt(folder):

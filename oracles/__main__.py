@@ -4,7 +4,10 @@
   both outcomes side by side and the verdict (with ``--full``, the module's text and the
   host plan first).  ``--target`` runs exnfuzz's code for ``x86_64`` (this machine, in
   process), ``aarch64`` or ``s390x`` (emulated, see ``engine/emulated``), or for ``all``
-  three, each compared with the same wasmtime run.  Exit status, for the worst verdict:
+  three, each compared with the same wasmtime run.  ``--executors NAMES`` (or
+  ``full``) runs any set of executors (:mod:`oracles.executors`) and names the odd one
+  out (:mod:`oracles.judgement`); ``--executors wasmtime,wasmtime-pulley`` reproduces
+  a suspected wasmtime bug with wasmtime alone.  Exit status, for the worst verdict:
   0 agree, 1 diverge, 2 inconclusive or error.
 - ``replay [PATHS]``: every case file and raw fuzz input under PATHS (default
   ``corpus/``), each in a child process; a line per failure, then ``N passed, M
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a case file on exnfuzz and on wasmtime and compare")
     run.add_argument("case", help="a case file (JSON, see oracles/case.py)")
     run.add_argument("--full", action="store_true", help="also print the module's text and the host plan")
+    run.add_argument("--executors", metavar="NAMES",
+                     help="comma-separated executors judged together (see oracles/executors.py), or full: "
+                          "exnfuzz at opt 0/1/2, wasmtime's Cranelift at speed and none, Pulley")
     run.add_argument("--target", choices=[*TARGETS, "all"],
                      help="run exnfuzz's code for this architecture (aarch64 and s390x under qemu-user), "
                           "or for all three (default: this machine's, in process)")
@@ -68,14 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     from engine.emulated import EmulationUnavailable
 
     from . import report
-    from .differential import check, check_targets, worst
+    from .differential import check, check_executors, check_targets, worst
     try:
         case = load(args.case)
-        if args.target is None:
+        if args.executors is not None:
+            results = [check_executors(case, args.executors)]
+        elif args.target is None:
             results = [check(case)]
         else:
             results = check_targets(case, TARGETS if args.target == "all" else (args.target,))
-    except (CaseError, RunnerError, EmulationUnavailable) as e:
+    except (CaseError, RunnerError, EmulationUnavailable, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for i, result in enumerate(results):

@@ -3,7 +3,8 @@
 Our engine runs in process (code for the host) or, given a ``target``, on an emulated
 aarch64 or s390x machine (:class:`~oracles.emulated_runner.EmulatedRunner`); every
 run is compared with wasmtime's by the same rules.  :func:`check_targets` runs one case
-on several targets against a single wasmtime run."""
+on several targets against a single wasmtime run; :func:`check_executors` on any set of
+executors (:mod:`oracles.executors`), judged together (:mod:`oracles.judgement`)."""
 from __future__ import annotations
 
 import time
@@ -14,6 +15,8 @@ from engine.compile.target import host
 from .case import Case
 from .compare import Verdict, compare
 from .engine_runner import EngineRunner
+from .executors import named
+from .judgement import Judgement, judge
 from .outcome import Outcome
 from .runner import Session, run
 from .wasmtime_runner import WasmtimeRunner
@@ -35,10 +38,16 @@ class Differential:
     """What our engine counted as it ran (see :mod:`engine.compile.events`)."""
     name: str = "exnfuzz"
     """Which of our runs: ``exnfuzz`` in process, ``exnfuzz/ARCH`` for a named target."""
+    judgement: Judgement | None = None
+    """With more executors than the pair (:func:`check_executors`): the groups, the odd
+    ones out and whose bug it looks like; ``ours`` and ``theirs`` are then the outcomes
+    of :attr:`Judgement.pair`."""
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    """Every executor's outcome, by name, with more executors than the pair."""
 
     @property
     def names(self) -> tuple[str, str]:
-        return self.name, "wasmtime"
+        return self.judgement.pair if self.judgement is not None else (self.name, "wasmtime")
 
 
 def runner(case: Case, target: str | None = None) -> Session:
@@ -64,6 +73,26 @@ def check(case: Case, target: str | None = None, theirs: tuple[Outcome, float] |
     name = session.name if target is None else f"exnfuzz/{target}"
     return Differential(case, ours, theirs[0], compare(ours, theirs[0], (name, "wasmtime")),
                         (middle - start, theirs[1]), session.events, name)
+
+
+def check_executors(case: Case, names: str | tuple[str, ...]) -> Differential:
+    """Run ``case`` on every executor ``names`` lists (see :mod:`oracles.executors`) and
+    judge the outcomes together (see :mod:`oracles.judgement`).  ``seconds`` is the time
+    of our engine's runs and of wasmtime's, each summed."""
+    executors = {e.name: e for e in named(names)}
+    outcomes: dict[str, Outcome] = {}
+    seconds = {"exnfuzz": 0.0, "wasmtime": 0.0}
+    events: dict[str, int] = {}
+    for name, executor in executors.items():
+        start = time.perf_counter()
+        session = executor.session(case)
+        outcomes[name] = run(session)
+        seconds[executor.engine] += time.perf_counter() - start
+        events = events or session.events
+    judgement = judge(outcomes, executors)
+    ours, theirs = judgement.pair
+    return Differential(case, outcomes[ours], outcomes[theirs], judgement.verdict,
+                        (seconds["exnfuzz"], seconds["wasmtime"]), events, ours, judgement, outcomes)
 
 
 def check_targets(case: Case, targets: tuple[str, ...] = TARGETS) -> list[Differential]:

@@ -21,9 +21,17 @@ def side_by_side(left: list[str], right: list[str], titles: tuple[str, str] = ("
 
 
 def outcomes(result: Differential) -> str:
-    """Both outcomes side by side, then the verdict."""
-    return (side_by_side(result.ours.lines(), result.theirs.lines(), result.names)
-            + f"\n\nverdict: {result.verdict}\n")
+    """Both outcomes side by side (with more executors: an odd one beside the majority's
+    first), then the groups of executors that agree and the verdict."""
+    shown = side_by_side(result.ours.lines(), result.theirs.lines(), result.names)
+    judgement = result.judgement
+    if judgement is not None:
+        groups = "; ".join(", ".join(group) for group in judgement.groups)
+        left_out = f" (left out, at a limit: {', '.join(judgement.inconclusive)})" if judgement.inconclusive else ""
+        shown += f"\n\nagreeing groups: {groups}{left_out}"
+        if judgement.suspect:
+            shown += f"\nsuspected: {judgement.suspect}"
+    return shown + f"\n\nverdict: {result.verdict}\n"
 
 
 def full(result: Differential) -> str:

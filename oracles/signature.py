@@ -5,8 +5,9 @@ inputs that find one bug:
 
 - ``odd``: the executor whose outcome is the odd one out.  With two executors there is
   no majority: the one under test (``exnfuzz``) is taken to be odd against the
-  reference (``wasmtime``); for a crash or an unexpected error, it is the runner whose
-  code was innermost on the stack.  More executors will fill this field by majority.
+  reference (``wasmtime``); with more (:mod:`oracles.judgement`), the odd ones out by
+  majority, comma-separated (``exnfuzz-O2``, ``wasmtime-pulley``); for a crash or an
+  unexpected error, the runner whose code was innermost on the stack.
 - ``kind``: the kind of difference (:class:`oracles.compare.Parting`: ``wrong
   payload``, ``wrong tag``, ``exception instead of trap``, ``wrong exception
   identity``, ``host call missing``...), ``crash SIGSEGV`` (the signal), or
@@ -67,7 +68,8 @@ def of_divergence(result: Differential) -> Signature | None:
         return None
     step = "instantiate" if parting.step == INSTANTIATE else "final state" if parting.step == FINAL_STATE \
         else "invoke"
-    return Signature(EXECUTORS[0], parting.kind, step, _at(parting, result))
+    odd = ",".join(result.judgement.odd) if result.judgement is not None else EXECUTORS[0]
+    return Signature(odd, parting.kind, step, _at(parting, result))
 
 
 def _at(parting: Parting, result: Differential) -> str:

@@ -41,10 +41,17 @@ def _names(ty: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(map(type_name, params)), tuple(map(type_name, results))
 
 
-def make_engine(max_wasm_stack: int) -> wasmtime.Engine:
+STRATEGIES = ("speed", "none", "pulley")
+"""How wasmtime executes: Cranelift at ``speed`` (the reference) or ``none``, or Pulley,
+its portable interpreter (``Config.target = "pulley64"``): independent code paths,
+exceptions included."""
+
+
+def make_engine(max_wasm_stack: int, strategy: str = "speed") -> wasmtime.Engine:
     """A new wasmtime engine: the reference feature set, epoch interruption,
-    ``max_wasm_stack`` bytes of wasm stack, and compilation on the calling thread (as
-    our engine's), so a case uses one core and ``-fork``/``-jobs`` scale by process."""
+    ``max_wasm_stack`` bytes of wasm stack, the executor ``strategy`` (see
+    :data:`STRATEGIES`), and compilation on the calling thread (as our engine's), so a
+    case uses one core and ``-fork``/``-jobs`` scale by process."""
     config = wasmtime.Config()
     for name in ENABLED:
         setattr(config, name, True)
@@ -53,18 +60,25 @@ def make_engine(max_wasm_stack: int) -> wasmtime.Engine:
     config.epoch_interruption = True
     config.max_wasm_stack = max_wasm_stack
     config.parallel_compilation = False
+    if strategy == "pulley":
+        config.target = "pulley64"
+    else:
+        config.cranelift_opt_level = strategy
     return wasmtime.Engine(config)
 
 
 class WasmtimeRunner(Session):
-    """The case on wasmtime: a fresh engine and store per case."""
+    """The case on wasmtime: a fresh engine and store per case, executing by
+    ``strategy`` (see :data:`STRATEGIES`)."""
 
     name = "wasmtime"
     trap_type = capi.WasmTrap
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, strategy: str = "speed") -> None:
         super().__init__(case)
-        self.engine = make_engine(case.config.max_wasm_stack)
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown wasmtime strategy {strategy!r}; known: {STRATEGIES}")
+        self.engine = make_engine(case.config.max_wasm_stack, strategy)
         self.store = wasmtime.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[str, wasmtime.Tag] = {}

@@ -74,9 +74,9 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
                              EXN_ALLOC)
     exn = b.call(alloc, [t.store_state, tag_record(t, tag), I64T(len(params))])
     t.trap_if(b.icmp_unsigned("==", exn, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
-    if "reversed_payload" in faults.active and len(params) >= 2 and params[0] == params[1]:
+    if faults.on("reversed_payload", t.mc.options.opt_level) and len(params) >= 2 and params[0] == params[1]:
         payload = [payload[1], payload[0], *payload[2:]]
-    low_half = "payload_low_half" in faults.active
+    low_half = faults.on("payload_low_half", t.mc.options.opt_level)
     for i, value in enumerate(payload):
         narrow = low_half and value.type in (I32T, F32T)
         t.store_field(exn, ExnObject.FIELDS.offset + 8 * i, value if narrow else to_slot(b, value))
@@ -114,7 +114,7 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
     b.position_at_end(exception_bb)
     exn = t.load_field(t.store_state, StoreState.EXCEPTION.offset, PTR, "exn")
     tag = t.load_field(exn, ExnObject.TAG.offset, PTR, "tag")
-    catches = frame.catches[::-1] if "reversed_clauses" in faults.active else frame.catches
+    catches = frame.catches[::-1] if faults.on("reversed_clauses", t.mc.options.opt_level) else frame.catches
     for clause in catches:
         if clause.tag is not None:
             match_bb, next_bb = t.fn.append_basic_block("catch"), t.fn.append_basic_block("next")
@@ -148,7 +148,7 @@ def _clause_target(t: "FunctionTranslator", frame: "Frame", clause: Catch, value
     which counts the try_table's own label too (where that label takes the same
     values, so the code still type-checks)."""
     target = t.frames[-1 - clause.label]
-    if "catch_label_off_by_one" in faults.active:
+    if faults.on("catch_label_off_by_one", t.mc.options.opt_level):
         inner = (t.frames + [frame])[-1 - clause.label]
         types = [v.type for v in values]
         if [llvm_type(vt) for vt in inner.label_types] == types:
@@ -160,7 +160,7 @@ def _planted_trap_catch(t: "FunctionTranslator", frame: "Frame") -> ir.Block:
     """Where a trap goes from ``frame``'s handler: on to the unwind block -- unless the
     ``catch_all_traps`` fault is planted and the frame has a ``catch_all`` clause."""
     clause = next((c for c in frame.catches if c.kind is CatchKind.CATCH_ALL), None)
-    if "catch_all_traps" not in faults.active or clause is None:
+    if not faults.on("catch_all_traps", t.mc.options.opt_level) or clause is None:
         return t.unwind_bb()
     b = t.builder
     saved = b.block

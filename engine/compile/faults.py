@@ -3,7 +3,8 @@
 Each fault is a small, realistic miscompilation of exception handling or of calls,
 switched on only inside :func:`planted` (tests do this), or for a whole fuzzing run
 by naming it in the environment variable ``EXNFUZZ_FAULTS`` (comma-separated; see
-:func:`plant_from_environment`).  Faults act when a module is compiled, so a module
+:func:`plant_from_environment`); ``NAME@O2`` plants it in code compiled at opt_level 2
+only (:func:`on`).  Faults act when a module is compiled, so a module
 compiled inside the ``with`` block keeps its fault.  Some faults crash the process
 (a stale pointer taken for an exnref, say), as real engine bugs do, so tests run
 them in a child process.
@@ -50,6 +51,7 @@ them, and only code run on another target shows them -- under emulation (see
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -65,9 +67,16 @@ ENVIRONMENT = "EXNFUZZ_FAULTS"
 
 
 def _check(names: set[str]) -> None:
-    unknown = names - FAULTS
+    unknown = {name for name in names if re.sub(r"@O[0-3]$", "", name) not in FAULTS}
     if unknown:
-        raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
+        raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)} (NAME@O2: at opt_level 2 only)")
+
+
+def on(name: str, opt_level: int | None = None) -> bool:
+    """Whether fault ``name`` is planted in code compiled at ``opt_level``: planted as
+    ``NAME`` (at every level) or ``NAME@O<level>`` (at that level only -- a fault an
+    optimisation level's own path could have)."""
+    return name in active or (opt_level is not None and f"{name}@O{opt_level}" in active)
 
 
 def plant_from_environment() -> set[str]:

@@ -408,7 +408,7 @@ class FunctionTranslator:
         values = self.merge(self.frames[0])
         sig = self.signature
         spilled = sig.spilled_results
-        if "reversed_spilled_results" in faults.active:
+        if faults.on("reversed_spilled_results", self.mc.options.opt_level):
             spilled = spilled[::-1]
         for k, i in enumerate(spilled):
             self.store_field(self.store_state, spill_offset(k), to_slot(b, values[i]))
@@ -501,7 +501,7 @@ class FunctionTranslator:
     def emit_call(self, target: tuple[ir.Value, ir.Value, FuncType], tail: bool) -> None:
         code, vmctx, ft = target
         sig = self.mc.signature(ft)
-        skew = 1 if tail and "tail_call_spill_offset" in faults.active else 0
+        skew = 1 if tail and faults.on("tail_call_spill_offset", self.mc.options.opt_level) else 0
         args = [vmctx] + self.pass_args(sig, self.pop(len(ft.params)), skew)
         b = self.builder
         if tail:

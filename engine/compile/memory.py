@@ -58,7 +58,7 @@ def checked_address(t: "FunctionTranslator", addr: ir.Value, offset: int, width:
 def _swap(t: "FunctionTranslator", value: ir.Value) -> ir.Value:
     """Convert between little-endian memory order and the target's order."""
     width = value.type.width
-    if not t.target.big_endian or width == 8 or "no_byte_swap" in faults.active:
+    if not t.target.big_endian or width == 8 or faults.on("no_byte_swap", t.mc.options.opt_level):
         return value
     return t.builder.call(t.intrinsic(f"llvm.bswap.i{width}", value.type, [value.type]), [value])
 

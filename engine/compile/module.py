@@ -359,7 +359,7 @@ class _Initializer(FunctionTranslator):
         self.define(block, VMContext.FUNCS, function)
         self.define(block, VMContext.TABLES, table)
         self.define(block, VMContext.TAGS, lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset),
-                    shared="shared_tag_records" in faults.active)
+                    shared=faults.on("shared_tag_records", self.mc.options.opt_level))
         self.define(block, VMContext.GLOBALS)
         for i in range(len(self.mc.module.mems)):
             record = owned.address(b, block, VMContext.MEMORY, i)
@@ -408,7 +408,7 @@ class _Initializer(FunctionTranslator):
         m, b, imported = self.mc.module, self.builder, self.imported
         roots = [(RootKind.CELL, VMContext.GLOBALS, imported[VMContext.GLOBALS] + i)
                  for i, g in enumerate(m.globals) if _holds_exnref(g.type.type)]
-        if "exnref_tables_unrooted" not in faults.active:
+        if not faults.on("exnref_tables_unrooted", self.mc.options.opt_level):
             roots += [(RootKind.TABLE, VMContext.TABLES, imported[VMContext.TABLES] + i)
                       for i, t in enumerate(m.tables) if _holds_exnref(t.type.elem)]
         if not roots:

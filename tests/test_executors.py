@@ -1,0 +1,84 @@
+"""Several executors of one case (oracles/executors.py) judged together
+(oracles/judgement.py): the groups that agree, the odd one out, whose bug it looks like."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import wasmtime
+
+from engine.compile.faults import planted
+from oracles import executors
+from oracles.case import Case, Invoke
+from oracles.differential import check_executors
+from oracles.judgement import judge
+from oracles.outcome import Call, Exn, Num, Outcome, Returned, Thrown, Trapped
+from oracles.signature import of_divergence
+
+WAT = """(module
+  (tag $t (export "t") (param i32 i32))
+  (func (export "f") (param i32) (throw $t (local.get 0) (i32.const 9))))"""
+
+
+def case() -> Case:
+    return Case(wasmtime.wat2wasm(WAT), invocations=(Invoke("f", ("i32:5",)),))
+
+
+def test_every_executor_agrees_on_a_correct_case() -> None:
+    result = check_executors(case(), "full")
+    assert result.verdict.kind == "agree"
+    assert result.judgement is not None and sorted(result.judgement.groups[0]) == sorted(executors.FULL)
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_a_fault_planted_at_one_opt_level_is_the_odd_one_out(level: int) -> None:
+    with planted(f"reversed_payload@O{level}"):
+        result = check_executors(case(), "full")
+    assert result.verdict.kind == "diverge"
+    assert result.verdict.reason.startswith(f"exnfuzz-O{level} alone: f(i32:5): wrong payload")
+    assert result.judgement is not None and result.judgement.odd == (f"exnfuzz-O{level}",)
+    assert result.judgement.suspect == "exnfuzz"
+    signature = of_divergence(result)
+    assert signature is not None and signature.odd == f"exnfuzz-O{level}" and signature.kind == "wrong payload"
+
+
+def outcome(result: object) -> Outcome:
+    return Outcome(Call("<instantiate>", (), Returned()), (Call("f", (), result),))  # type: ignore[arg-type]
+
+
+RIGHT = outcome(Thrown(Exn("export:t", (Num("i32", 5),), 1)))
+WRONG = outcome(Thrown(Exn("export:t", (Num("i32", 6),), 1)))
+LIMIT = outcome(Trapped("stack_overflow"))
+ALL = executors.EXECUTORS
+
+
+def test_wasmtime_alone_against_ours_and_the_rest_of_wasmtime_is_a_suspected_wasmtime_bug() -> None:
+    outcomes = {name: RIGHT for name in executors.FULL} | {"wasmtime-pulley": WRONG}
+    judgement = judge(outcomes, ALL)
+    assert judgement.odd == ("wasmtime-pulley",) and judgement.suspect == "wasmtime"
+    assert judgement.verdict.reason.startswith("wasmtime-pulley alone:")
+
+
+def test_a_tie_goes_to_the_reference_and_limits_drop_out() -> None:
+    two = {name: ALL[name] for name in ("exnfuzz", "wasmtime")}
+    assert judge({"exnfuzz": WRONG, "wasmtime": RIGHT}, two).odd == ("exnfuzz",)
+    assert judge({"exnfuzz": RIGHT, "wasmtime": WRONG}, two).odd == ("exnfuzz",)
+    outcomes = {name: RIGHT for name in executors.FULL} | {"exnfuzz-O1": LIMIT, "wasmtime-none": LIMIT}
+    judgement = judge(outcomes, ALL)
+    assert judgement.verdict.kind == "agree" and judgement.inconclusive == ("exnfuzz-O1", "wasmtime-none")
+    assert judge({"exnfuzz": LIMIT, "wasmtime": RIGHT}, two).verdict.kind == "inconclusive"
+
+
+def test_executor_names_are_checked() -> None:
+    assert [e.name for e in executors.named("exnfuzz-O0,wasmtime-pulley")] == ["exnfuzz-O0", "wasmtime-pulley"]
+    with pytest.raises(ValueError, match="unknown executors"):
+        executors.named("exnfuzz,v8")
+    with pytest.raises(ValueError, match="two executors"):
+        executors.named("wasmtime")
+
+
+def test_an_executor_runs_the_case_at_its_own_level() -> None:
+    at_two = replace(case(), config=replace(case().config, opt_level=2))
+    with planted("reversed_payload@O0"):
+        result = check_executors(at_two, "exnfuzz,exnfuzz-O0,wasmtime")
+    assert result.judgement is not None and result.judgement.odd == ("exnfuzz-O0",)
