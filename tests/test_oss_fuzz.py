@@ -21,5 +21,5 @@ def test_the_packaged_fuzzers_build_and_run(tmp_path: Path) -> None:
     print(proc.stdout[-2000:])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "exceptions_seed_corpus.zip" in proc.stdout and "decode.dict" in proc.stdout
-    rates = dict(re.findall(r"^(exceptions|decode)\s+([\d.]+)\s+[\d.]+$", proc.stdout, re.M))
+    rates = dict(re.findall(r"^(exceptions|decode)\s+([\d.]+)\s+[\d.]+ ", proc.stdout, re.M))
     assert set(rates) == {"exceptions", "decode"} and all(float(r) > 0 for r in rates.values())
