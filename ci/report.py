@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-METRICS = (("exec_s", "execs/s"), ("cov", "coverage (edges)"), ("corpus", "corpus size"))
+METRICS = (("exec_s", "execs/s"), ("cov", "coverage (edges)"), ("ft", "features"), ("corpus", "corpus size"))
 WIDTH, HEIGHT, PAD = 360, 160, 36
 
 

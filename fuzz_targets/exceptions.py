@@ -146,6 +146,14 @@ class Stats:
         self.seconds["emulated"] = self.seconds.get("emulated", 0.0) + result.seconds[0]
 
     def summary(self) -> str:
+        """The one-line summary; with ``EXNFUZZ_STATS=DIR`` also written to
+        ``DIR/stats-<pid>.json`` (``-fork`` children's output is not kept)."""
+        folder = os.environ.get(STATS_ENV)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / f"stats-{os.getpid()}.json").write_text(json.dumps({
+                "execs": self.execs, "repeats": self.repeats, "verdicts": self.verdicts,
+                "executors": self.executors, "emulated": self.emulated, "seconds": self.seconds}))
         elapsed = max(time.monotonic() - self.started, 1e-9)
         busy = sum(self.seconds.values()) or 1e-9
         split = ", ".join(f"{name} {100 * s / busy:.0f}%" for name, s in self.seconds.items())
@@ -192,6 +200,7 @@ EXECUTORS_ENV = "EXNFUZZ_EXECUTORS"
 
 
 STATS = Stats()
+STATS_ENV = "EXNFUZZ_STATS"
 CHECKED: set[bytes] = set()
 """Digests of the cases this process has checked (a campaign's worth is some MB)."""
 MAX_CHECKED = 1 << 20

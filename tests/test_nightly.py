@@ -39,7 +39,7 @@ def test_a_night_reports_findings_with_plots(tmp_path: Path) -> None:
     assert report["signatures"] >= 1 and report["new_signatures"] == report["signatures"]
     assert all("payload" in row["signature"] or "values" in row["signature"] for row in report["findings"])
     page = (night / "report.html").read_text()
-    assert page.count("<polyline") == 3 and "reduced WAT" in page
+    assert page.count("<polyline") == 4 and "reduced WAT" in page
     assert report["targets"]["exceptions"]["inputs"] > 0
 
 
