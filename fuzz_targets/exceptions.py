@@ -63,6 +63,7 @@ import contextlib
 import gc
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
