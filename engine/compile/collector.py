@@ -39,6 +39,8 @@ EXN_ALLOC = "exn_alloc"
 EXN_COLLECT = "exn_collect"
 ROOT_ADD = "root_add"
 EXPORTS = (EXN_ALLOC, EXN_COLLECT, ROOT_ADD)
+STATE_POINTERS = {StoreState.EXN_ALLOC: EXN_ALLOC, StoreState.ROOT_ADD: ROOT_ADD}
+"""The store-state field holding each function's address, for compiled code to call."""
 
 MIN_THRESHOLD = 1024
 """The allocator collects once this many objects exist (or twice the survivors of the
@@ -349,4 +351,5 @@ def _emit_root_add(module: ir.Module, reserve: ir.Function) -> ir.Function:
     return fn
 
 
-__all__ = ["EXN_ALLOC", "EXN_COLLECT", "EXPORTS", "MIN_THRESHOLD", "ROOT_ADD", "collector_module"]
+__all__ = ["EXN_ALLOC", "EXN_COLLECT", "EXPORTS", "MIN_THRESHOLD", "ROOT_ADD", "STATE_POINTERS",
+           "collector_module"]

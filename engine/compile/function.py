@@ -24,7 +24,7 @@ from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
 from . import events
 from . import exceptions as exc
-from . import faults
+from . import faults, helpers
 from . import memory as mem
 from .callconv import WASM_CC, Signature, spill_offset
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
@@ -144,6 +144,12 @@ class FunctionTranslator:
             with self.builder.goto_block(self.entry_block):
                 value = self._fixed[key] = compute()
         return value
+
+    def helper(self, field: StoreState) -> ir.Value:
+        """The run-time helper whose address the store state holds in ``field`` (see
+        :mod:`.helpers`), as a callee."""
+        address = self.fixed(("helper", field), lambda: self.load_field(self.store_state, field.offset, PTR))
+        return callable_pointer(self.builder, address, helpers.TYPES[helpers.STATE_POINTERS[field]])
 
     def instance_array(self, field: VMContext) -> ir.Value:
         """An index space's array, or another field of the instance context: the arrays

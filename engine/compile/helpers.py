@@ -1,11 +1,13 @@
 """Run-time helpers for memories and tables, emitted as IR.
 
 They use only libc (``mmap``, ``mprotect``, ``munmap``, ``realloc``, ``malloc``,
-``calloc``, ``free``) and LLVM's memory intrinsics, so a module compiled for another
-target carries its own helpers.  Each compiled module gets the ones its code needs
-(:data:`HELPERS`, internal); the engine loads them all once more, exported
-(:func:`export_helpers`), so that Python creates and grows memories and tables with the
-very same code as wasm does.
+``calloc``, ``free``) and LLVM's memory intrinsics, so they serve any target.  They are
+compiled once per engine, with the exception collector, into the *store runtime*
+(:func:`export_helpers`; ``engine/runtime/engine.py``, and for an emulated target
+``engine/emulated/engine.py``), never into a module: the store state holds their
+addresses (:data:`STATE_POINTERS`) and compiled code calls them through it, with the
+C calling convention and the types of :data:`TYPES`, as Python calls them to create and
+grow memories and tables -- the very same code.
 
 The rules they keep:
 
@@ -34,6 +36,19 @@ MEMORY_FREE = "rt_memory_free"
 TABLE_GROW = "rt_table_grow"
 TABLE_FILL = "rt_table_fill"
 
+TYPES = {
+    MEMORY_NEW: ir.FunctionType(I32T, [PTR]),
+    MEMORY_GROW: ir.FunctionType(I32T, [PTR, PTR, I32T]),
+    MEMORY_FREE: ir.FunctionType(ir.VoidType(), [PTR]),
+    TABLE_GROW: ir.FunctionType(I32T, [PTR, PTR, PTR, I32T]),
+    TABLE_FILL: ir.FunctionType(ir.VoidType(), [PTR, I32T, PTR, I32T]),
+}
+"""Each helper's type (the documentation of each emitter gives its C prototype)."""
+STATE_POINTERS = {StoreState.MEMORY_NEW: MEMORY_NEW, StoreState.MEMORY_GROW: MEMORY_GROW,
+                  StoreState.MEMORY_FREE: MEMORY_FREE, StoreState.TABLE_GROW: TABLE_GROW,
+                  StoreState.TABLE_FILL: TABLE_FILL}
+"""The store-state field holding each helper's address."""
+
 
 def libc(module: ir.Module, name: str) -> ir.Function:
     """Declare a libc function (once).  ``int`` parameters are ``signext``, as the C
@@ -55,14 +70,13 @@ def libc(module: ir.Module, name: str) -> ir.Function:
     for arg in fn.args:
         if arg.type == int_:
             arg.add_attribute("signext")
-    if fn.return_value.type == int_:
+    if sigs[name].return_type == int_:
         fn.return_value.add_attribute("signext")
     return fn
 
 
-def _internal(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> tuple[ir.Function, ir.IRBuilder]:
-    fn = ir.Function(module, ir.FunctionType(ret, args), name)
-    fn.linkage = "internal"
+def _define(module: ir.Module, name: str) -> tuple[ir.Function, ir.IRBuilder]:
+    fn = ir.Function(module, TYPES[name], name)
     return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
 
@@ -78,7 +92,7 @@ def emit_memory_new(module: ir.Module) -> ir.Function:
     """``i32 memory_new(MemoryRecord*)``: reserve the memory's range and open its first
     ``SIZE`` bytes (the record's other fields are set); 0, or 1 when the system refuses
     (``BASE`` is then null)."""
-    fn, b = _internal(module, MEMORY_NEW, I32T, [PTR])
+    fn, b = _define(module, MEMORY_NEW)
     record, = fn.args
     reserved = _reserved_bytes(b, record)
     base = b.call(libc(module, "mmap"), [PTR(None), reserved, I32T(PROT_NONE), I32T(MAP_RESERVE),
@@ -99,7 +113,7 @@ def emit_memory_new(module: ir.Module) -> ir.Function:
 def emit_memory_free(module: ir.Module) -> ir.Function:
     """``void memory_free(MemoryRecord*)``: release the memory's range (null-safe, for a
     memory whose creation failed)."""
-    fn, b = _internal(module, MEMORY_FREE, ir.VoidType(), [PTR])
+    fn, b = _define(module, MEMORY_FREE)
     record, = fn.args
     base = b.load(field_ptr(b, record, MemoryRecord.BASE.offset), typ=PTR)
     with b.if_then(b.icmp_unsigned("!=", base, PTR(None))):
@@ -111,7 +125,7 @@ def emit_memory_free(module: ir.Module) -> ir.Function:
 def emit_memory_grow(module: ir.Module) -> ir.Function:
     """``i32 memory_grow(StoreState*, MemoryRecord*, i32 delta)``: old size in pages, or
     -1."""
-    fn, b = _internal(module, MEMORY_GROW, I32T, [PTR, PTR, I32T])
+    fn, b = _define(module, MEMORY_GROW)
     store, record, delta = fn.args
     size_ptr = field_ptr(b, record, MemoryRecord.SIZE.offset)
     size = b.load(size_ptr, typ=I64T)
@@ -137,7 +151,7 @@ def emit_memory_grow(module: ir.Module) -> ir.Function:
 def emit_table_grow(module: ir.Module) -> ir.Function:
     """``i32 table_grow(StoreState*, TableRecord*, ref init, i32 delta)``: old length, or
     -1."""
-    fn, b = _internal(module, TABLE_GROW, I32T, [PTR, PTR, PTR, I32T])
+    fn, b = _define(module, TABLE_GROW)
     store, record, init, delta = fn.args
     elems_ptr, size_ptr = field_ptr(b, record, TableRecord.ELEMS.offset), field_ptr(b, record, TableRecord.SIZE.offset)
     size = b.load(size_ptr, typ=I64T)
@@ -163,7 +177,7 @@ def table_fill(module: ir.Module) -> ir.Function:
     existing = module.globals.get(TABLE_FILL)
     if existing is not None:
         return existing
-    fn, b = _internal(module, TABLE_FILL, ir.VoidType(), [PTR, I32T, PTR, I32T])
+    fn, b = _define(module, TABLE_FILL)
     record, start, value, n = fn.args
     entry = b.block
     loop, body, done = (fn.append_basic_block(n_) for n_ in ("loop", "body", "done"))
@@ -184,19 +198,13 @@ def table_fill(module: ir.Module) -> ir.Function:
     return fn
 
 
-HELPERS = {"memory_new": emit_memory_new, "memory_grow": emit_memory_grow,
-           "memory_free": emit_memory_free, "table_grow": emit_table_grow, "table_fill": table_fill}
-
-
 def export_helpers(module: ir.Module) -> list[str]:
-    """Define every helper of :data:`HELPERS` in ``module``, exported under its ``rt_``
-    symbol, for the engine to load (see :class:`~engine.runtime.engine.Engine`); their
-    symbols."""
-    exported = {emit(module).name: emit for emit in HELPERS.values()}
-    for name in exported:
-        module.globals[name].linkage = ""
-    return list(exported)
+    """Define every helper in ``module`` (the store runtime's), exported under its
+    ``rt_`` symbol; their symbols."""
+    for emit in (emit_memory_new, emit_memory_grow, emit_memory_free, emit_table_grow, table_fill):
+        emit(module)
+    return list(TYPES)
 
 
-__all__ = ["HELPERS", "MEMORY_FREE", "MEMORY_GROW", "MEMORY_NEW", "TABLE_FILL", "TABLE_GROW",
+__all__ = ["MEMORY_FREE", "MEMORY_GROW", "MEMORY_NEW", "STATE_POINTERS", "TABLE_FILL", "TABLE_GROW", "TYPES",
            "export_helpers", "libc"]

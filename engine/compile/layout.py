@@ -80,7 +80,12 @@ class StoreState(_Layout):
     MEMORY_LIMIT = 23    # bytes a linear memory may grow to (Store.set_limits)
     TABLE_LIMIT = 24     # elements a table may grow to
     GROW_TRAPS = 25      # non-zero: a failed memory.grow or table.grow traps
-    SPILL = 26           # first of SPILL_SLOTS slots: a call's values beyond the registers
+    MEMORY_NEW = 26      # the memory and table helpers (engine/compile/helpers.py): their
+    MEMORY_GROW = 27     # code is the store runtime's, compiled once, and compiled code
+    MEMORY_FREE = 28     # calls it through these
+    TABLE_GROW = 29
+    TABLE_FILL = 30
+    SPILL = 31           # first of SPILL_SLOTS slots: a call's values beyond the registers
 
     @classmethod
     def size(cls) -> int:

@@ -122,12 +122,11 @@ def _grow_result(t: "FunctionTranslator", grown: ir.Value) -> ir.Value:
 def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Value]) -> None:
     """memory.*, data.drop, table.*, elem.drop."""
     b = t.builder
-    mc = t.mc
     if op == "memory.size":
         size = t.load_field(memory_record(t), MemoryRecord.SIZE.offset, I64T)
         stack.append(b.trunc(b.lshr(size, I64T(16)), I32T))
     elif op == "memory.grow":
-        grown = b.call(mc.helper("memory_grow"), [t.store_state, memory_record(t), stack.pop()])
+        grown = b.call(t.helper(StoreState.MEMORY_GROW), [t.store_state, memory_record(t), stack.pop()])
         stack.append(_grow_result(t, grown))
     elif op == "memory.fill":
         n, value, dst = stack.pop(), stack.pop(), stack.pop()
@@ -168,14 +167,14 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Valu
         stack.append(b.trunc(size, I32T))
     elif op == "table.grow":
         n, init = stack.pop(), stack.pop()
-        grown = b.call(mc.helper("table_grow"), [t.store_state, t.table_record(imm[0]), init, n])
+        grown = b.call(t.helper(StoreState.TABLE_GROW), [t.store_state, t.table_record(imm[0]), init, n])
         stack.append(_grow_result(t, grown))
     elif op == "table.fill":
         n, value, dst = stack.pop(), stack.pop(), stack.pop()
         record = t.table_record(imm[0])
         size = t.load_field(record, TableRecord.SIZE.offset, I64T)
         _check_range(t, dst, n, size, TrapCode.TABLE_OUT_OF_BOUNDS)
-        b.call(mc.helper("table_fill"), [record, dst, value, n])
+        b.call(t.helper(StoreState.TABLE_FILL), [record, dst, value, n])
     elif op in ("table.copy", "table.init"):
         n, src, dst = stack.pop(), stack.pop(), stack.pop()
         if op == "table.copy":

@@ -31,7 +31,7 @@ from . import faults
 from ..syntax.module import Module, SegmentMode
 from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
-from .helpers import HELPERS, libc
+from .helpers import MEMORY_FREE, TYPES, libc
 from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, RootKind, Segment,
                      StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
@@ -174,7 +174,6 @@ class ModuleCompiler:
             fn.calling_convention = WASM_CC
             fn.linkage = "internal"
             self.functions.append(fn)
-        self._helpers: dict[str, ir.Function] = {}
         self.owned = OwnedBlock(self)
         self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", I32T(1), I32T(2000)])
         # Type-based alias tags: linear memory never overlaps the engine's records, so
@@ -193,18 +192,6 @@ class ModuleCompiler:
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return declare(self.ir_module, name, ir.FunctionType(ret, args))
-
-    @property
-    def helper_symbols(self) -> list[str]:
-        """The run-time helpers emitted so far: code for rare events (growth, creating and
-        freeing a memory), left unoptimised like the entry points."""
-        return [fn.name for fn in self._helpers.values()]
-
-    def helper(self, name: str) -> ir.Function:
-        fn = self._helpers.get(name)
-        if fn is None:
-            fn = self._helpers[name] = HELPERS[name](self.ir_module)
-        return fn
 
     def compile(self) -> ir.Module:
         for i, f in enumerate(self.module.funcs):
@@ -241,7 +228,10 @@ class ModuleCompiler:
                 # Null when the stack check trapped before anything was allocated.
                 with b.if_then(b.icmp_unsigned("!=", block, PTR(None))):
                     if m.mems:
-                        b.call(self.helper("memory_free"), [owned.address(b, block, VMContext.MEMORY, 0)])
+                        memory_free = callable_pointer(
+                            b, field(field(vmctx, VMContext.STORE.offset), StoreState.MEMORY_FREE.offset),
+                            TYPES[MEMORY_FREE])
+                        b.call(memory_free, [owned.address(b, block, VMContext.MEMORY, 0)])
                     if m.tables:
                         tables = owned.region(b, block, VMContext.TABLES)
 
@@ -363,7 +353,7 @@ class _Initializer(FunctionTranslator):
         self.define(block, VMContext.GLOBALS)
         for i in range(len(self.mc.module.mems)):
             record = owned.address(b, block, VMContext.MEMORY, i)
-            failed = b.call(self.mc.helper("memory_new"), [record])
+            failed = b.call(self.helper(StoreState.MEMORY_NEW), [record])
             self.trap_if(b.icmp_unsigned("!=", failed, I32T(0)), TrapCode.ALLOCATION_TOO_LARGE)
             self.set_field(VMContext.MEMORY, record)
         self.block = block

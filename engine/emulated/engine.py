@@ -25,6 +25,7 @@ from typing import Any
 import llvmlite.binding as llvm
 
 from ..compile import helpers, jit
+from ..compile import collector
 from ..compile.collector import EXN_ALLOC, EXN_COLLECT, EXPORTS, ROOT_ADD, collector_module
 from ..compile.target import Target
 from .machine import Emulator, RemoteCode
@@ -50,8 +51,8 @@ class RemoteStoreRuntime:
                 emulator.object_code(jit.optimize(module, target, 2), 2), exported)
         self.code: RemoteCode = emulator.load(*compiled)
         call, code = self.code.process.call, self.code
-        self.exn_alloc_address = code[EXN_ALLOC]
-        self.root_add_address = code[ROOT_ADD]
+        self.state_pointers = {field: code[symbol]
+                               for field, symbol in (collector.STATE_POINTERS | helpers.STATE_POINTERS).items()}
         self.exn_alloc = lambda state, tag, nfields: call(code[EXN_ALLOC], state, tag, nfields)
         self.root_add = lambda state, kind, record: call(code[ROOT_ADD], state, kind, record)
         self.exn_collect = lambda state: call(code[EXN_COLLECT], state)

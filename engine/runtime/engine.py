@@ -94,18 +94,18 @@ class _StoreRuntime:
     and tables with the same code as wasm."""
 
     def __init__(self, target: Target) -> None:
-        from ..compile.collector import EXPORTS, collector_module
-        from ..compile import helpers
-        module = collector_module(target)
-        exported = [*EXPORTS, *helpers.export_helpers(module)]
+        from ..compile import collector, helpers
+        module = collector.collector_module(target)
+        exported = [*collector.EXPORTS, *helpers.export_helpers(module)]
         self.code = jit.load(jit.optimize(module, target, 2), target, exported)
-        self.exn_alloc_address = self.code["exn_alloc"]
-        self.root_add_address = self.code["root_add"]
+        self.state_pointers = {field: self.code[symbol]
+                               for field, symbol in (collector.STATE_POINTERS | helpers.STATE_POINTERS).items()}
+        """What each store state holds for compiled code to call, by field."""
         self.exn_alloc = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                          ctypes.c_int64)(self.exn_alloc_address)
-        self.exn_collect = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.code["exn_collect"])
+                                          ctypes.c_int64)(self.code[collector.EXN_ALLOC])
+        self.exn_collect = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.code[collector.EXN_COLLECT])
         self.root_add = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
-                                         ctypes.c_void_p)(self.root_add_address)
+                                         ctypes.c_void_p)(self.code[collector.ROOT_ADD])
         self.memory_new = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(self.code[helpers.MEMORY_NEW])
         self.memory_grow = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
                                             ctypes.c_int32)(self.code[helpers.MEMORY_GROW])

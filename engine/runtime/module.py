@@ -75,9 +75,8 @@ class Module:
         # The entry points run once per instance or per call from Python: not worth
         # optimising (the wasm functions they call are).
         entry_points = [INSTANTIATE, RELEASE, *carried]
-        cold = [*entry_points, *compiler.helper_symbols]
         self._code = on_large_stack(lambda: engine.load_code(
-            jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=cold),
+            jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=entry_points),
             entry_points, opt_level))
         self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]

@@ -146,8 +146,8 @@ class Store:
         self._close = weakref.finalize(self, self._resources.close)
         runtime = self.engine.store_runtime()
         self.runtime = runtime
-        self._state[StoreState.EXN_ALLOC] = runtime.exn_alloc_address
-        self._state[StoreState.ROOT_ADD] = runtime.root_add_address
+        for field, address in runtime.state_pointers.items():
+            self._state[field] = address
         every = self.engine.config.collect_every
         self._state[StoreState.COLLECT_EVERY] = every
         self._state[StoreState.EXN_THRESHOLD] = every or MIN_THRESHOLD
