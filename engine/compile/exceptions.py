@@ -29,6 +29,7 @@ from ..errors import TrapCode
 from ..syntax.instructions import Catch, CatchKind
 from ..syntax.types import FuncType
 from . import events, faults
+from .irtext import Block, Value
 from .layout import ExnObject, StoreState, UnwindKind, VMContext
 from .types import F32T, I32T, I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
 
@@ -43,11 +44,11 @@ def tag_payload(t: "FunctionTranslator", tag: int) -> FuncType:
     return t.mc.module.types[t.mc.tag_types[tag].type_idx]
 
 
-def tag_record(t: "FunctionTranslator", tag: int) -> ir.Value:
+def tag_record(t: "FunctionTranslator", tag: int) -> Value:
     return t.instance_slot(VMContext.TAGS, tag)
 
 
-def handler_target(t: "FunctionTranslator") -> ir.Block:
+def handler_target(t: "FunctionTranslator") -> Block:
     """Where unwinding goes from here: the innermost enclosing handler, else the
     function's unwind block."""
     for frame in reversed(t.frames):
@@ -58,7 +59,7 @@ def handler_target(t: "FunctionTranslator") -> ir.Block:
     return t.unwind_bb()
 
 
-def raise_exception(t: "FunctionTranslator", exn: ir.Value) -> None:
+def raise_exception(t: "FunctionTranslator", exn: Value) -> None:
     t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.EXCEPTION))
     t.store_field(t.store_state, StoreState.EXCEPTION.offset, exn)
     t.builder.branch(handler_target(t))
@@ -142,7 +143,7 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
     b.position_at_end(saved)
 
 
-def _clause_target(t: "FunctionTranslator", frame: "Frame", clause: Catch, values: list[ir.Value]) -> "Frame":
+def _clause_target(t: "FunctionTranslator", frame: "Frame", clause: Catch, values: list[Value]) -> "Frame":
     """The frame whose label ``clause`` branches to: label ``clause.label`` counted
     outside the try_table -- unless the fault ``catch_label_off_by_one`` is planted,
     which counts the try_table's own label too (where that label takes the same
@@ -156,7 +157,7 @@ def _clause_target(t: "FunctionTranslator", frame: "Frame", clause: Catch, value
     return target
 
 
-def _planted_trap_catch(t: "FunctionTranslator", frame: "Frame") -> ir.Block:
+def _planted_trap_catch(t: "FunctionTranslator", frame: "Frame") -> Block:
     """Where a trap goes from ``frame``'s handler: on to the unwind block -- unless the
     ``catch_all_traps`` fault is planted and the frame has a ``catch_all`` clause."""
     clause = next((c for c in frame.catches if c.kind is CatchKind.CATCH_ALL), None)

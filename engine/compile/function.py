@@ -26,6 +26,7 @@ from . import events
 from . import exceptions as exc
 from . import faults, helpers
 from . import memory as mem
+from .irtext import Block, Constant, Function, IRBuilder, Phi, Value
 from .callconv import WASM_CC, Signature, spill_offset
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
 from .numeric import lower_const, lower_numeric
@@ -47,13 +48,13 @@ class Frame:
     params: tuple[ValType, ...]
     results: tuple[ValType, ...]
     height: int                                 # operand stack height below the params
-    end_bb: ir.Block                            # the continuation after ``end``
-    incoming: list[tuple[ir.Block, list[ir.Value]]] = field(default_factory=list)
-    header_bb: ir.Block | None = None           # loops: branch target
-    header_phis: list[ir.PhiInstr] = field(default_factory=list)
-    else_bb: ir.Block | None = None             # ifs: the false edge
-    if_params: list[ir.Value] = field(default_factory=list)
-    handler_bb: ir.Block | None = None          # try_tables: where unwinding inside goes
+    end_bb: Block                               # the continuation after ``end``
+    incoming: list[tuple[Block, list[Value]]] = field(default_factory=list)
+    header_bb: Block | None = None              # loops: branch target
+    header_phis: list[Phi] = field(default_factory=list)
+    else_bb: Block | None = None                # ifs: the false edge
+    if_params: list[Value] = field(default_factory=list)
+    handler_bb: Block | None = None             # try_tables: where unwinding inside goes
     handler_used: bool = False
     catches: tuple = ()
 
@@ -65,7 +66,7 @@ class Frame:
 class FunctionTranslator:
     """Implements :class:`~engine.compile.emitter.Emitter` for one function."""
 
-    def __init__(self, mc: "ModuleCompiler", fn: ir.Function, ft: FuncType,
+    def __init__(self, mc: "ModuleCompiler", fn: Function, ft: FuncType,
                  local_types: Sequence[ValType] = ()) -> None:
         self.mc = mc
         self.module = mc.ir_module
@@ -73,17 +74,17 @@ class FunctionTranslator:
         self.fn = fn
         self.ft = ft
         self.signature = mc.signature(ft)
-        self.builder = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.builder = IRBuilder(self.fn.append_basic_block("entry"))
         self.entry_block = self.builder.block
-        self._fixed: dict[object, ir.Value] = {}
+        self._fixed: dict[object, Value] = {}
         self.vmctx = self.fn.args[0]
-        self.stack: list[ir.Value] = []
+        self.stack: list[Value] = []
         self.frames: list[Frame] = []
         self.dead = False
         self.dead_depth = 0
-        self.trap_blocks: dict[TrapCode, ir.Block] = {}
-        self._unwind_bb: ir.Block | None = None
-        self.locals: list[tuple[ir.Value, ValType]] = []
+        self.trap_blocks: dict[TrapCode, Block] = {}
+        self._unwind_bb: Block | None = None
+        self.locals: list[tuple[Value, ValType]] = []
         b = self.builder
         self.store_state = self.load_field(self.vmctx, VMContext.STORE.offset, PTR, "store")
         params = self.take_params()
@@ -98,32 +99,34 @@ class FunctionTranslator:
 
     # -- Emitter protocol --------------------------------------------------------------
 
-    def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
+    def trap_if(self, cond: Value, code: TrapCode) -> None:
+        if isinstance(cond, Constant) and not cond.constant:    # folded: never traps
+            return
         cont = self.fn.append_basic_block("ok")
         self.unlikely(self.builder.cbranch(cond, self.trap_block(code), cont))
         self.builder.position_at_end(cont)
 
-    def unlikely(self, branch: ir.Instruction) -> None:
+    def unlikely(self, branch: object) -> None:
         """Weight ``branch`` towards its false edge: traps and unwinding are rare, and
         laying them out of line keeps the hot path straight."""
-        branch.set_metadata("prof", self.mc.unlikely_weights)
+        branch.set_metadata("prof", self.mc.unlikely_weights)  # type: ignore[attr-defined]
 
-    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> Function:
         return self.mc.intrinsic(name, ret, args)
 
     # -- helpers -------------------------------------------------------------------------
 
-    def load_field(self, base: ir.Value, offset: int, typ: ir.Type, name: str = "") -> ir.Value:
+    def load_field(self, base: Value, offset: int, typ: ir.Type, name: str = "") -> Value:
         """Load a field of an engine record (see ``layout``)."""
         load = self.builder.load(field_ptr(self.builder, base, offset), name=name, typ=typ)
         load.set_metadata("tbaa", self.mc.tbaa_record)
         return load
 
-    def store_field(self, base: ir.Value, offset: int, value: ir.Value) -> None:
+    def store_field(self, base: Value, offset: int, value: Value) -> None:
         store = self.builder.store(value, field_ptr(self.builder, base, offset))
         store.set_metadata("tbaa", self.mc.tbaa_record)
 
-    def slot(self, array: ir.Value, index: ir.Value | int, typ: ir.Type = PTR) -> ir.Value:
+    def slot(self, array: Value, index: Value | int, typ: ir.Type = PTR) -> Value:
         """Load element ``index`` of an array of 8-byte slots."""
         idx = I64T(index) if isinstance(index, int) else index
         return self.builder.load(self.builder.gep(array, [idx], source_etype=I64T), typ=typ)
@@ -136,7 +139,7 @@ class FunctionTranslator:
     """Whether the instance is initialised while this function runs (not so for
     ``instantiate``, which fills in what the instance context leads to)."""
 
-    def fixed(self, key: object, compute: Callable[[], ir.Value]) -> ir.Value:
+    def fixed(self, key: object, compute: Callable[[], Value]) -> Value:
         """The value ``compute()`` emits, emitted once in the entry block; ``compute``
         must emit plain instructions only (no nested :meth:`fixed`)."""
         value = self._fixed.get(key)
@@ -145,30 +148,30 @@ class FunctionTranslator:
                 value = self._fixed[key] = compute()
         return value
 
-    def helper(self, field: StoreState) -> ir.Value:
+    def helper(self, field: StoreState) -> Value:
         """The run-time helper whose address the store state holds in ``field`` (see
         :mod:`.helpers`), as a callee."""
         address = self.fixed(("helper", field), lambda: self.load_field(self.store_state, field.offset, PTR))
         return callable_pointer(self.builder, address, helpers.TYPES[helpers.STATE_POINTERS[field]])
 
-    def instance_array(self, field: VMContext) -> ir.Value:
+    def instance_array(self, field: VMContext) -> Value:
         """An index space's array, or another field of the instance context: the arrays
         are allocated before ``instantiate`` runs, the other fields set by it."""
-        def load() -> ir.Value:
+        def load() -> Value:
             return self.load_field(self.vmctx, field.offset, PTR)
         return self.fixed(field, load) if field in _ARRAYS or self.initialised else load()
 
-    def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> ir.Value:
+    def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> Value:
         """Entry ``index`` of the index-space array ``field``: a function's, table's or
         tag's record, a global's cell or a type id."""
         array = self.instance_array(field)
 
-        def load() -> ir.Value:
+        def load() -> Value:
             return self.slot(array, index, typ)
         fixed = self.initialised or field is VMContext.TYPE_IDS
         return self.fixed((field, index), load) if fixed else load()
 
-    def trap_block(self, code: TrapCode) -> ir.Block:
+    def trap_block(self, code: TrapCode) -> Block:
         block = self.trap_blocks.get(code)
         if block is None:
             block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
@@ -181,7 +184,7 @@ class FunctionTranslator:
             self.trap_blocks[code] = block
         return block
 
-    def unwind_bb(self) -> ir.Block:
+    def unwind_bb(self) -> Block:
         """Where a non-zero status goes: return it to the caller."""
         if self._unwind_bb is None:
             self._unwind_bb = self.fn.append_basic_block("unwind")
@@ -224,7 +227,7 @@ class FunctionTranslator:
             deadline = self.load_field(self.store_state, StoreState.EPOCH_DEADLINE.offset, I64T)
             self.trap_if(b.icmp_unsigned(">=", now, deadline), TrapCode.INTERRUPT)
 
-    def pop(self, n: int) -> list[ir.Value]:
+    def pop(self, n: int) -> list[Value]:
         if n == 0:
             return []
         vals = self.stack[-n:]
@@ -305,7 +308,7 @@ class FunctionTranslator:
         self.add_incoming(frame, values)
         self.builder.branch(frame.header_bb if frame.kind == "loop" else frame.end_bb)
 
-    def add_incoming(self, frame: Frame, values: list[ir.Value]) -> None:
+    def add_incoming(self, frame: Frame, values: list[Value]) -> None:
         bb = self.builder.block
         if frame.kind == "loop":
             for phi, v in zip(frame.header_phis, values):
@@ -394,7 +397,7 @@ class FunctionTranslator:
             return
         self.stack.extend(self.merge(frame))
 
-    def merge(self, frame: Frame) -> list[ir.Value]:
+    def merge(self, frame: Frame) -> list[Value]:
         """Phi nodes joining the values that reach ``frame``'s continuation."""
         if len(frame.incoming) == 1:
             return frame.incoming[0][1]
@@ -425,10 +428,10 @@ class FunctionTranslator:
 
     # The calling convention's spill area (see :mod:`.callconv`).
 
-    def take_params(self) -> list[ir.Value]:
+    def take_params(self) -> list[Value]:
         """This function's parameters: from its arguments and the spill area."""
         sig = self.signature
-        params: list[ir.Value | None] = [None] * len(self.ft.params)
+        params: list[Value | None] = [None] * len(self.ft.params)
         for k, i in enumerate(sig.register_params):
             params[i] = self.fn.args[1 + k]
         for k, i in enumerate(sig.spilled_params):
@@ -436,7 +439,7 @@ class FunctionTranslator:
             params[i] = from_slot(self.builder, slot, llvm_type(self.ft.params[i]))
         return params  # type: ignore[return-value]
 
-    def pass_args(self, sig: Signature, args: list[ir.Value], skew: int = 0) -> list[ir.Value]:
+    def pass_args(self, sig: Signature, args: list[Value], skew: int = 0) -> list[Value]:
         """Spill what of ``args`` a call of ``sig`` passes in the area (``skew`` slots
         further along: only the planted fault ``tail_call_spill_offset`` skews); the
         rest are the call's register arguments."""
@@ -444,10 +447,10 @@ class FunctionTranslator:
             self.store_field(self.store_state, spill_offset(k + skew), to_slot(self.builder, args[i]))
         return [args[i] for i in sig.register_params]
 
-    def take_results(self, sig: Signature, result: ir.Value) -> list[ir.Value]:
+    def take_results(self, sig: Signature, result: Value) -> list[Value]:
         """The results of a call of ``sig`` that returned ``result`` with status 0."""
         b = self.builder
-        values: list[ir.Value | None] = [None] * len(sig.ft.results)
+        values: list[Value | None] = [None] * len(sig.ft.results)
         for k, i in enumerate(sig.register_results):
             values[i] = b.extract_value(result, k + 1)
         for k, i in enumerate(sig.spilled_results):
@@ -473,7 +476,7 @@ class FunctionTranslator:
         index = self.stack.pop()
         b = self.builder
         # One edge block per distinct label keeps each phi's predecessors unique.
-        edges: dict[int, ir.Block] = {}
+        edges: dict[int, Block] = {}
         for depth in (*labels, default):
             if depth not in edges:
                 edges[depth] = self.fn.append_basic_block(f"br_table_{depth}")
@@ -491,20 +494,20 @@ class FunctionTranslator:
 
     # calls ---------------------------------------------------------------------------
 
-    def callee(self, index: int) -> tuple[ir.Value, ir.Value, FuncType]:
-        """The code pointer (or ir.Function) and vmctx for calling function ``index``."""
+    def callee(self, index: int) -> tuple[Value, Value, FuncType]:
+        """The code pointer (or Function) and vmctx for calling function ``index``."""
         ft = self.mc.func_types[index]
         fn = self.mc.functions[index]
         if fn is not None:
             return fn, self.vmctx, ft
         return self.record_callee(self.instance_slot(VMContext.FUNCS, index), ft)
 
-    def record_callee(self, record: ir.Value, ft: FuncType) -> tuple[ir.Value, ir.Value, FuncType]:
+    def record_callee(self, record: Value, ft: FuncType) -> tuple[Value, Value, FuncType]:
         code = callable_pointer(self.builder, self.load_field(record, FuncRecord.CODE.offset, PTR),
                                 self.mc.signature(ft).function_type)
         return code, self.load_field(record, FuncRecord.VMCTX.offset, PTR, "callee_vmctx"), ft
 
-    def emit_call(self, target: tuple[ir.Value, ir.Value, FuncType], tail: bool) -> None:
+    def emit_call(self, target: tuple[Value, Value, FuncType], tail: bool) -> None:
         code, vmctx, ft = target
         sig = self.mc.signature(ft)
         skew = 1 if tail and faults.on("tail_call_spill_offset", self.mc.options.opt_level) else 0
@@ -521,7 +524,7 @@ class FunctionTranslator:
         self.check_status(b.extract_value(result, 0))
         self.stack.extend(self.take_results(sig, result))
 
-    def check_status(self, status: ir.Value) -> None:
+    def check_status(self, status: Value) -> None:
         cont = self.fn.append_basic_block("call_ok")
         self.unlikely(self.builder.cbranch(self.builder.icmp_unsigned("!=", status, I32T(0)),
                                            exc.handler_target(self), cont))
@@ -534,7 +537,7 @@ class FunctionTranslator:
         self.count_event(events.INDEX["return_call taken"])
         self.emit_call(self.callee(index), tail=True)
 
-    def indirect_callee(self, type_idx: int, table: int) -> tuple[ir.Value, ir.Value, FuncType]:
+    def indirect_callee(self, type_idx: int, table: int) -> tuple[Value, Value, FuncType]:
         b = self.builder
         index = b.zext(self.stack.pop(), I64T)
         record_table = self.table_record(table)
@@ -577,17 +580,17 @@ class FunctionTranslator:
     def _local_tee(self, x: int) -> None:
         self.builder.store(self.stack[-1], self.locals[x][0])
 
-    def global_cell(self, x: int) -> ir.Value:
+    def global_cell(self, x: int) -> Value:
         return self.instance_slot(VMContext.GLOBALS, x)
 
-    def load_global(self, x: int) -> ir.Value:
+    def load_global(self, x: int) -> Value:
         """Global ``x``'s value.  Its cell is one 8-byte slot, shared with the runtime,
         and moves whole: a 4-byte access would touch the low half of the slot only on
         little-endian targets."""
         t = llvm_type(self.mc.global_types[x].type)
         return from_slot(self.builder, self.builder.load(self.global_cell(x), typ=I64T), t)
 
-    def store_global(self, x: int, value: ir.Value) -> None:
+    def store_global(self, x: int, value: Value) -> None:
         self.builder.store(to_slot(self.builder, value), self.global_cell(x))
 
     def _global_get(self, x: int) -> None:
@@ -596,7 +599,7 @@ class FunctionTranslator:
     def _global_set(self, x: int) -> None:
         self.store_global(x, self.stack.pop())
 
-    def table_record(self, x: int) -> ir.Value:
+    def table_record(self, x: int) -> Value:
         return self.instance_slot(VMContext.TABLES, x)
 
     # references ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ from collections.abc import Collection
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
+from . import irtext
 from .target import Target
 
 _lock = threading.Lock()
@@ -95,7 +96,7 @@ def _always_inliner() -> llvm.ModulePassManager:
     return _inliner
 
 
-def mark_inlinable(module: ir.Module) -> bool:
+def mark_inlinable(module: ir.Module | irtext.Module) -> bool:
     """Mark ``module``'s small internal leaf functions ``alwaysinline`` (in place);
     whether there was any.
 
@@ -108,12 +109,18 @@ def mark_inlinable(module: ir.Module) -> bool:
     for fn in module.functions:
         if fn.is_declaration or fn.linkage != "internal":
             continue
-        body = [ins for block in fn.blocks for ins in block.instructions]
-        if len(body) <= INLINE_LIMIT and all(_calls_intrinsic(ins) for ins in body
-                                             if isinstance(ins, ir.CallInstr)):
+        if _small_leaf(fn):
             fn.attributes.add("alwaysinline")
             marked = True
     return marked
+
+
+def _small_leaf(fn: ir.Function | irtext.Function) -> bool:
+    if isinstance(fn, irtext.Function):
+        return fn.leaf and fn.size <= INLINE_LIMIT
+    body = [ins for block in fn.blocks for ins in block.instructions]
+    return len(body) <= INLINE_LIMIT and all(_calls_intrinsic(ins) for ins in body
+                                             if isinstance(ins, ir.CallInstr))
 
 
 def _calls_intrinsic(call: ir.CallInstr) -> bool:
@@ -121,7 +128,7 @@ def _calls_intrinsic(call: ir.CallInstr) -> bool:
     return isinstance(callee, ir.Function) and callee.name.startswith("llvm.")
 
 
-def optimize(module: ir.Module, target: Target, opt_level: int, *, extra: str = "",
+def optimize(module: ir.Module | irtext.Module, target: Target, opt_level: int, *, extra: str = "",
              cold: Collection[str] = ()) -> llvm.ModuleRef:
     """Parse ``module`` together with ``extra`` (the text of further definitions), verify
     and optimise at ``opt_level`` (0: none); above 0 this first marks ``module``'s

@@ -15,6 +15,7 @@ import llvmlite.ir as ir
 from ..errors import TrapCode
 from ..syntax.instructions import MemArg
 from . import faults
+from .irtext import Value
 from .layout import MemoryRecord, Segment, StoreState, TableRecord, VMContext
 from .types import F32T, F64T, I1, I8, I32T, I64T, PTR
 
@@ -38,12 +39,12 @@ _STORES = {
 }
 
 
-def memory_record(t: "FunctionTranslator") -> ir.Value:
+def memory_record(t: "FunctionTranslator") -> Value:
     return t.instance_array(VMContext.MEMORY)
 
 
-def checked_address(t: "FunctionTranslator", addr: ir.Value, offset: int, width: ir.Value | int,
-                    record: ir.Value | None = None) -> ir.Value:
+def checked_address(t: "FunctionTranslator", addr: Value, offset: int, width: Value | int,
+                    record: Value | None = None) -> Value:
     """Pointer to ``addr + offset`` in linear memory; traps unless ``width`` bytes fit."""
     b = t.builder
     record = record or memory_record(t)
@@ -55,7 +56,7 @@ def checked_address(t: "FunctionTranslator", addr: ir.Value, offset: int, width:
     return b.gep(base, [start], source_etype=I8)
 
 
-def _swap(t: "FunctionTranslator", value: ir.Value) -> ir.Value:
+def _swap(t: "FunctionTranslator", value: Value) -> Value:
     """Convert between little-endian memory order and the target's order."""
     width = value.type.width
     if not t.target.big_endian or width == 8 or faults.on("no_byte_swap", t.mc.options.opt_level):
@@ -63,8 +64,8 @@ def _swap(t: "FunctionTranslator", value: ir.Value) -> ir.Value:
     return t.builder.call(t.intrinsic(f"llvm.bswap.i{width}", value.type, [value.type]), [value])
 
 
-def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[ir.Value],
-                 stack: list[ir.Value]) -> None:
+def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[Value],
+                 stack: list[Value]) -> None:
     b = t.builder
     if op in _LOADS:
         width, mem_type, val_type, signed = _LOADS[op]
@@ -90,18 +91,18 @@ def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[ir
     store.set_metadata("tbaa", t.mc.tbaa_memory)
 
 
-def _memmove(t: "FunctionTranslator", dst: ir.Value, src: ir.Value, nbytes: ir.Value) -> None:
+def _memmove(t: "FunctionTranslator", dst: Value, src: Value, nbytes: Value) -> None:
     fn = t.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, I1])
     t.builder.call(fn, [dst, src, nbytes, I1(0)])
 
 
-def _segment(t: "FunctionTranslator", field: VMContext, index: int) -> ir.Value:
+def _segment(t: "FunctionTranslator", field: VMContext, index: int) -> Value:
     segments = t.instance_array(field)
     return t.builder.gep(segments, [I64T(index * len(Segment))], source_etype=I64T)
 
 
-def _check_range(t: "FunctionTranslator", start: ir.Value, n: ir.Value, length: ir.Value,
-                 code: TrapCode) -> ir.Value:
+def _check_range(t: "FunctionTranslator", start: Value, n: Value, length: Value,
+                 code: TrapCode) -> Value:
     """Trap with ``code`` unless ``start + n <= length`` (all as unsigned 64-bit)."""
     b = t.builder
     start64 = b.zext(start, I64T)
@@ -109,7 +110,7 @@ def _check_range(t: "FunctionTranslator", start: ir.Value, n: ir.Value, length: 
     return start64
 
 
-def _grow_result(t: "FunctionTranslator", grown: ir.Value) -> ir.Value:
+def _grow_result(t: "FunctionTranslator", grown: Value) -> Value:
     """``grown``, the result of a grow helper -- after trapping if it is -1 and the store
     makes failed growth trap (``trap_on_grow_failure``, as wasmtime's ``StoreLimits``)."""
     b = t.builder
@@ -119,7 +120,7 @@ def _grow_result(t: "FunctionTranslator", grown: ir.Value) -> ir.Value:
     return grown
 
 
-def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[ir.Value]) -> None:
+def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[Value]) -> None:
     """memory.*, data.drop, table.*, elem.drop."""
     b = t.builder
     if op == "memory.size":

@@ -32,11 +32,13 @@ from ..syntax.module import Module, SegmentMode
 from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
 from .helpers import MEMORY_FREE, TYPES, libc
+from .irtext import Function, GlobalVariable, IRBuilder, Metadata, Value, bytes_constant
+from . import irtext
 from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, RootKind, Segment,
                      StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
 from .callconv import WASM_CC, Signature, signature
-from .types import I1, I8, I32T, I64T, PTR, callable_pointer, declare, field_ptr
+from .types import I1, I32T, I64T, PTR, callable_pointer, declare, field_ptr
 
 INSTANTIATE = "instantiate"
 RELEASE = "release"
@@ -62,7 +64,7 @@ class CompileOptions:
     count_events: bool = False
 
 
-def _for_each(b: ir.IRBuilder, n: int, body: Callable[[ir.Value], None]) -> None:
+def _for_each(b: IRBuilder, n: int, body: Callable[[Value], None]) -> None:
     """Emit ``body(k)`` for ``k`` from 0 to ``n - 1`` (``n >= 1``, known when compiling)
     as one loop; the builder is left after it."""
     before = b.block
@@ -82,7 +84,7 @@ def _for_each(b: ir.IRBuilder, n: int, body: Callable[[ir.Value], None]) -> None
 _Record = FuncRecord | TableRecord | MemoryRecord | TagRecord
 
 
-def _record(layout: type[_Record], fields: dict[_Record, ir.Value]) -> list[ir.Value]:
+def _record(layout: type[_Record], fields: dict[_Record, Value | ir.Constant]) -> list[Value | ir.Constant]:
     """A record's compile-time contents, in its layout's order."""
     return [fields[field] for field in layout]
 
@@ -132,27 +134,24 @@ class OwnedBlock:
         # The cells come last, so the template covers everything before them.
         self.template = [value for kind in self.KINDS[:-1] for record in records[kind] for value in record]
 
-    def region(self, b: ir.IRBuilder, block: ir.Value, kind: VMContext) -> ir.Value:
+    def region(self, b: IRBuilder, block: Value, kind: VMContext) -> Value:
         """The array of ``kind``'s records (or cells) in ``block``."""
         return field_ptr(b, block, self.start[kind])
 
-    def record(self, b: ir.IRBuilder, region: ir.Value, kind: VMContext, k: ir.Value) -> ir.Value:
+    def record(self, b: IRBuilder, region: Value, kind: VMContext, k: Value) -> Value:
         """Record ``k`` of ``kind``'s ``region``."""
         return b.gep(region, [k], source_etype=ir.ArrayType(I64T, self.slots[kind]))
 
-    def address(self, b: ir.IRBuilder, block: ir.Value, kind: VMContext, k: int) -> ir.Value:
+    def address(self, b: IRBuilder, block: Value, kind: VMContext, k: int) -> Value:
         """Record ``k`` of ``kind`` in ``block``, ``k`` known when compiling."""
         return field_ptr(b, block, self.start[kind] + SLOT * self.slots[kind] * k)
 
-    def template_constant(self, module: ir.Module) -> ir.GlobalVariable:
+    def template_constant(self, module: irtext.Module) -> GlobalVariable:
         """:attr:`template` as an internal constant of ``module``."""
-        types = [PTR if isinstance(v.type, ir.PointerType) else I64T for v in self.template]
-        constant = ir.Constant(ir.LiteralStructType(types), self.template)
-        template = ir.GlobalVariable(module, constant.type, "owned_template")
-        template.initializer = constant
-        template.global_constant = True
-        template.linkage = "internal"
-        return template
+        fields = [f"{'ptr' if isinstance(v.type, ir.PointerType) else 'i64'} {v.get_reference()}"
+                  for v in self.template]
+        types = ", ".join(field.split(" ", 1)[0] for field in fields)
+        return GlobalVariable(module, "owned_template", f"{{{types}}}", f"{{{', '.join(fields)}}}")
 
 
 class ModuleCompiler:
@@ -160,16 +159,16 @@ class ModuleCompiler:
         self.module = module
         self.target = target
         self.options = options
-        self.ir_module = ir.Module(name="wasm")
+        self.ir_module = irtext.Module(name="wasm")
         self.ir_module.triple = target.triple
         self.ir_module.data_layout = target.data_layout
         self.func_types: list[FuncType] = module.func_types()
         self.global_types: list[GlobalType] = module.global_types()
         self.tag_types: list[TagType] = module.tag_types()
         self.n_imported_funcs = len(module.imported(ExternKind.FUNC))
-        self.functions: list[ir.Function | None] = [None] * self.n_imported_funcs
+        self.functions: list[Function | None] = [None] * self.n_imported_funcs
         for i, f in enumerate(module.funcs):
-            fn = ir.Function(self.ir_module, self.signature(module.types[f.type_idx]).function_type,
+            fn = Function(self.ir_module, self.signature(module.types[f.type_idx]).function_type,
                              f"wasm_func_{self.n_imported_funcs + i}")
             fn.calling_convention = WASM_CC
             fn.linkage = "internal"
@@ -182,7 +181,7 @@ class ModuleCompiler:
         self.tbaa_memory = self._tbaa_tag(root, "linear memory")
         self.tbaa_record = self._tbaa_tag(root, "engine record")
 
-    def _tbaa_tag(self, root: ir.MDValue, name: str) -> ir.MDValue:
+    def _tbaa_tag(self, root: Metadata, name: str) -> Metadata:
         scalar = self.ir_module.add_metadata([name, root, I64T(0)])
         return self.ir_module.add_metadata([scalar, scalar, I64T(0)])
 
@@ -190,10 +189,10 @@ class ModuleCompiler:
         """How calls of ``ft`` pass their values on this target (see :mod:`.callconv`)."""
         return signature(ft, self.target.registers)
 
-    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> Function:
         return declare(self.ir_module, name, ir.FunctionType(ret, args))
 
-    def compile(self) -> ir.Module:
+    def compile(self) -> irtext.Module:
         for i, f in enumerate(self.module.funcs):
             index = self.n_imported_funcs + i
             translator = FunctionTranslator(self, self.functions[index], self.func_types[index],
@@ -206,7 +205,7 @@ class ModuleCompiler:
     # -- instantiation -----------------------------------------------------------------
 
     def emit_instantiate(self) -> None:
-        fn = ir.Function(self.ir_module, self.signature(FuncType((), ())).function_type, INSTANTIATE)
+        fn = Function(self.ir_module, self.signature(FuncType((), ())).function_type, INSTANTIATE)
         fn.calling_convention = WASM_CC
         _Initializer(self, fn).run()
 
@@ -214,12 +213,12 @@ class ModuleCompiler:
         """``void release(vmctx)``: free what ``instantiate`` allocated (null-safe, so it
         also cleans up after an instantiation that trapped half-way)."""
         m, owned = self.module, self.owned
-        fn = ir.Function(self.ir_module, ir.FunctionType(ir.VoidType(), [PTR]), RELEASE)
+        fn = Function(self.ir_module, ir.FunctionType(ir.VoidType(), [PTR]), RELEASE)
         vmctx = fn.args[0]
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b = IRBuilder(fn.append_basic_block("entry"))
         free = libc(self.ir_module, "free")
 
-        def field(base: ir.Value, offset: int) -> ir.Value:
+        def field(base: Value, offset: int) -> Value:
             return b.load(field_ptr(b, base, offset), typ=PTR)
 
         if owned.size:
@@ -235,7 +234,7 @@ class ModuleCompiler:
                     if m.tables:
                         tables = owned.region(b, block, VMContext.TABLES)
 
-                        def free_elements(k: ir.Value) -> None:
+                        def free_elements(k: Value) -> None:
                             record = owned.record(b, tables, VMContext.TABLES, k)
                             b.call(free, [field(record, TableRecord.ELEMS.offset)])
                         _for_each(b, len(m.tables), free_elements)
@@ -257,9 +256,9 @@ class _Initializer(FunctionTranslator):
 
     initialised = False
 
-    def __init__(self, mc: ModuleCompiler, fn: ir.Function) -> None:
-        self.known: dict[object, ir.Value] = {}
-        self.block: ir.Value | None = None
+    def __init__(self, mc: ModuleCompiler, fn: Function) -> None:
+        self.known: dict[object, Value] = {}
+        self.block: Value | None = None
         self.imported = {field: len(mc.module.imported(kind)) for field, kind in _INDEX_SPACES.items()}
         """How many entries of each index space are imported (they come first)."""
         super().__init__(mc, fn, FuncType((), ()))
@@ -267,7 +266,7 @@ class _Initializer(FunctionTranslator):
     def consume_fuel(self) -> None:
         """Instantiation itself is free, as in wasmtime: only the start function burns fuel."""
 
-    def calloc(self, count: int | ir.Value, size: int) -> ir.Value:
+    def calloc(self, count: int | Value, size: int) -> Value:
         """Zeroed memory; traps when there is none (``release`` frees what was had)."""
         n = I64T(count) if isinstance(count, int) else count
         pointer = self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
@@ -279,11 +278,11 @@ class _Initializer(FunctionTranslator):
     # straight-line code (traps only leave it, its loops come back to it), so each value
     # dominates every later use.
 
-    def instance_array(self, field: VMContext) -> ir.Value:
+    def instance_array(self, field: VMContext) -> Value:
         known = self.known.get(field)
         return super().instance_array(field) if known is None else known
 
-    def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> ir.Value:
+    def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> Value:
         known = self.known.get((field, index))
         imported = self.imported.get(field)
         if known is None and self.block is not None and imported is not None and index >= imported:
@@ -291,15 +290,15 @@ class _Initializer(FunctionTranslator):
                 self.builder, self.block, field, index - imported)
         return super().instance_slot(field, index, typ) if known is None else known
 
-    def set_field(self, field: VMContext, value: ir.Value) -> None:
+    def set_field(self, field: VMContext, value: Value) -> None:
         self.store_field(self.vmctx, field.offset, value)
         self.known[field] = value
 
-    def store_slot(self, array: ir.Value, index: int | ir.Value, value: ir.Value) -> None:
+    def store_slot(self, array: Value, index: int | Value, value: Value) -> None:
         idx = I64T(index) if isinstance(index, int) else index
         self.builder.store(value, self.builder.gep(array, [idx], source_etype=I64T))
 
-    def const_expr(self, expr: list) -> ir.Value:
+    def const_expr(self, expr: list) -> Value:
         for ins in expr:
             self.instr(ins)
         return self.stack.pop()
@@ -330,18 +329,18 @@ class _Initializer(FunctionTranslator):
         self.set_field(VMContext.OWNED, block)
         type_ids = self.instance_array(VMContext.TYPE_IDS)
 
-        def resolve_type_id(record: ir.Value, offset: int) -> None:
+        def resolve_type_id(record: Value, offset: int) -> None:
             # The template holds the module's type index; code compares canonical ids.
             field = field_ptr(b, record, offset)
             index = b.load(field, typ=I64T)
             index.set_metadata("tbaa", self.mc.tbaa_record)
             b.store(self.slot(type_ids, index, I64T), field).set_metadata("tbaa", self.mc.tbaa_record)
 
-        def function(record: ir.Value) -> None:
+        def function(record: Value) -> None:
             self.store_field(record, FuncRecord.VMCTX.offset, self.vmctx)
             resolve_type_id(record, FuncRecord.TYPE_ID.offset)
 
-        def table(record: ir.Value) -> None:
+        def table(record: Value) -> None:
             size = self.load_field(record, TableRecord.SIZE.offset, I64T)
             # One spare slot: realloc(p, 0) may free (see table_grow).
             self.store_field(record, TableRecord.ELEMS.offset, self.calloc(b.add(size, I64T(1)), 8))
@@ -358,8 +357,8 @@ class _Initializer(FunctionTranslator):
             self.set_field(VMContext.MEMORY, record)
         self.block = block
 
-    def define(self, block: ir.Value, kind: VMContext,
-               init: Callable[[ir.Value], None] | None = None, shared: bool = False) -> None:
+    def define(self, block: Value, kind: VMContext,
+               init: Callable[[Value], None] | None = None, shared: bool = False) -> None:
         """For each defined entity of ``kind`` (an index space): ``init`` its record in
         ``block``, then point its slot in the index space at it -- or, with ``shared``
         (only the planted fault ``shared_tag_records`` sets it), at the record of the
@@ -371,21 +370,19 @@ class _Initializer(FunctionTranslator):
         slots = field_ptr(b, self.instance_array(kind), SLOT * self.imported[kind])
         used = self.first_instance_region(region) if shared else region
 
-        def each(k: ir.Value) -> None:
+        def each(k: Value) -> None:
             record = owned.record(b, region, kind, k)
             if init is not None:
                 init(record)
             self.store_slot(slots, k, owned.record(b, used, kind, k) if shared else record)
         _for_each(b, owned.count[kind], each)
 
-    def first_instance_region(self, region: ir.Value) -> ir.Value:
+    def first_instance_region(self, region: Value) -> Value:
         """``region`` in the module's first instance, and the first instance's region in
         every later one (the planted fault ``shared_tag_records``: per-module state
         where the spec has per-instance state)."""
         b = self.builder
-        first = ir.GlobalVariable(self.module, PTR, "first_instance_tags")
-        first.initializer = PTR(None)
-        first.linkage = "internal"
+        first = GlobalVariable(self.module, "first_instance_tags", "ptr", "null", constant=False)
         seen = b.load(first, typ=PTR)
         is_first = b.icmp_unsigned("==", seen, PTR(None))
         with b.if_then(is_first):
@@ -435,10 +432,7 @@ class _Initializer(FunctionTranslator):
         self.set_field(VMContext.DATA_SEGMENTS, segments)
         for i, d in enumerate(m.datas):
             seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
-            blob = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(d.init)), f"data_{i}")
-            blob.initializer = ir.Constant(ir.ArrayType(I8, len(d.init)), bytearray(d.init))
-            blob.global_constant = True
-            blob.linkage = "internal"
+            blob = GlobalVariable(self.module, f"data_{i}", f"[{len(d.init)} x i8]", bytes_constant(d.init))
             self.store_field(seg, Segment.DATA.offset, blob)
             self.store_field(seg, Segment.LENGTH.offset, I64T(len(d.init)))
             if d.mode is SegmentMode.ACTIVE:

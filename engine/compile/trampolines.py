@@ -27,7 +27,7 @@ import llvmlite.ir as ir
 
 from ..syntax.module import Module
 from ..syntax.types import ExternKind, FuncType, ValType
-from . import faults
+from . import faults, irtext
 from .callconv import Signature, signature, spill_offset
 from .layout import HostContext, StoreState, VMContext
 from .target import Target
@@ -226,7 +226,7 @@ def module_trampolines(module: Module) -> dict[str, FuncType]:
     return wanted
 
 
-def trampolines_text(module: ir.Module, wanted: dict[str, FuncType], target: Target) -> str:
+def trampolines_text(module: irtext.Module, wanted: dict[str, FuncType], target: Target) -> str:
     """The definitions of the trampolines ``wanted`` (by symbol, as :func:`entry_symbol`
     and :func:`host_symbol` name them) for ``target``, to compile along with ``module``,
     in which this declares what they call."""
@@ -238,9 +238,9 @@ def trampolines_text(module: ir.Module, wanted: dict[str, FuncType], target: Tar
                    for symbol, sig in sigs.items())
 
 
-def trampoline_module(ft: FuncType, target: Target) -> tuple[ir.Module, str]:
+def trampoline_module(ft: FuncType, target: Target) -> tuple[irtext.Module, str]:
     """An otherwise empty module and the text of ``ft``'s entry trampoline and host stub."""
-    module = ir.Module(name=f"trampolines_{signature_key(ft)}")
+    module = irtext.Module(name=f"trampolines_{signature_key(ft)}")
     module.triple, module.data_layout = target.triple, target.data_layout
     return module, trampolines_text(module, {entry_symbol(ft): ft, host_symbol(ft): ft}, target)
 

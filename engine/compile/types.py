@@ -7,6 +7,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from ..syntax.types import F32, F64, I32, I64, ValType
+from . import irtext
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -18,21 +19,32 @@ PTR = ir.PointerType()
 
 _VAL = {I32: I32T, I64: I64T, F32: F32T, F64: F64T}
 
+Builder = ir.IRBuilder | irtext.IRBuilder
+"""The helpers below serve both builders: modules are written as text
+(:mod:`.irtext`), the store runtime and the tests' probes are built with llvmlite."""
+Value = ir.Value | irtext.Value
+
 
 def llvm_type(t: ValType) -> ir.Type:
     """Numbers map to their LLVM type; every reference is a pointer (null is null)."""
     return _VAL.get(t, PTR)  # type: ignore[arg-type]
 
 
-def field_ptr(builder: ir.IRBuilder, base: ir.Value, offset: int) -> ir.Value:
+def field_ptr(builder: Builder, base: Value, offset: int) -> Value:
     """Address of the field at byte ``offset`` of a record (offsets come from ``layout``)."""
     return builder.gep(base, [I64T(offset)], source_etype=I8) if offset else base
 
 
-def declare(module: ir.Module, name: str, fnty: ir.FunctionType) -> ir.Function:
-    """Function ``name`` of ``module`` (an intrinsic or libc), declared on first use."""
+def declare(module: ir.Module | irtext.Module, name: str,
+            fnty: ir.FunctionType) -> ir.Function | irtext.Function:
+    """Function ``name`` of ``module`` (an intrinsic or libc), declared on first use; the
+    module is written as text (:mod:`.irtext`) or built with llvmlite (the store runtime,
+    see ``collector.py``)."""
     existing = module.globals.get(name)
-    return existing if existing is not None else ir.Function(module, fnty, name)
+    if existing is not None:
+        return existing
+    function = irtext.Function if isinstance(module, irtext.Module) else ir.Function
+    return function(module, fnty, name)  # type: ignore[arg-type]
 
 
 def zero(t: ValType) -> ir.Constant:
@@ -40,7 +52,7 @@ def zero(t: ValType) -> ir.Constant:
     return lt(None) if lt is PTR else lt(0)
 
 
-def to_slot(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
+def to_slot(b: Builder, v: Value) -> Value:
     """A value as an 8-byte slot (entry buffers, exception payloads): integers and float
     bits zero-extended, references as addresses."""
     if v.type == PTR:
@@ -52,7 +64,7 @@ def to_slot(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
     return b.zext(v, I64T) if v.type == I32T else v
 
 
-def from_slot(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
+def from_slot(b: Builder, v: Value, t: ir.Type) -> Value:
     if t == PTR:
         return b.inttoptr(v, PTR)
     if t == F32T:
@@ -66,7 +78,7 @@ class _Callee:
     """A code pointer seen as a callee: llvmlite takes an indirect call's function type
     from its callee, which an opaque pointer lacks.  Everything else is the pointer's."""
 
-    def __init__(self, value: ir.Value, fnty: ir.FunctionType) -> None:
+    def __init__(self, value: Value, fnty: ir.FunctionType) -> None:
         self._value = value
         self.function_type = fnty
 
@@ -74,6 +86,6 @@ class _Callee:
         return getattr(self._value, name)
 
 
-def callable_pointer(builder: ir.IRBuilder, ptr: ir.Value, fnty: ir.FunctionType) -> ir.Value:
+def callable_pointer(builder: Builder, ptr: Value, fnty: ir.FunctionType) -> Value:
     """``ptr`` usable as the callee of ``builder.call`` with type ``fnty``."""
     return _Callee(ptr, fnty)  # type: ignore[return-value]
