@@ -149,14 +149,15 @@ def _emit_mark_words(module: ir.Module) -> ir.Function:
 
     def mark(i: ir.Value) -> None:
         obj = b.call(find, [objects, count, b.load(_slot(b, words, i), typ=I64T)])
-        mark_ptr = field_ptr(b, obj, ExnObject.MARK.offset)
-        fresh = b.and_(b.icmp_unsigned("!=", obj, PTR(None)),
-                       b.icmp_unsigned("==", b.load(mark_ptr, typ=I64T), I64T(0)))
-        with b.if_then(fresh):
-            b.store(I64T(1), mark_ptr)
-            depth = b.load(top, typ=I64T)
-            b.store(obj, _slot(b, worklist, depth))
-            b.store(b.add(depth, I64T(1)), top)
+        # The mark is read only once there is an object: a load from null + MARK is
+        # undefined, and code generated without optimisation does fault on it.
+        with b.if_then(b.icmp_unsigned("!=", obj, PTR(None))):
+            mark_ptr = field_ptr(b, obj, ExnObject.MARK.offset)
+            with b.if_then(b.icmp_unsigned("==", b.load(mark_ptr, typ=I64T), I64T(0))):
+                b.store(I64T(1), mark_ptr)
+                depth = b.load(top, typ=I64T)
+                b.store(obj, _slot(b, worklist, depth))
+                b.store(b.add(depth, I64T(1)), top)
 
     _for_range(b, n, mark, "word")
     b.ret_void()
