@@ -48,11 +48,11 @@ def server_figures(arch: str) -> str:
     from engine.binary.decode import decode_module
     case = generate_case(Choices.from_data(bytes(random.Random(7).randrange(256) for _ in range(2048))))
     ir_module = ModuleCompiler(decode_module(case.module), machine.target, CompileOptions(0)).compile()
-    obj = machine.object_code(jit.optimize(ir_module, machine.target, 0), 0)
+    obj = jit.emit_object(jit.optimize(ir_module, machine.target, 0), machine.target, 0)
     links = []
     for i in range(20):
         start = time.perf_counter()
-        link(arch, obj, Path(machine._dir) / f"bench{i}.so").unlink()
+        link(arch, [obj], Path(machine._dir) / f"bench{i}.so").unlink()
         links.append(time.perf_counter() - start)
     del api
     return (f"{arch}: server start {1e3 * statistics.median(starts):.1f} ms, request round trip "

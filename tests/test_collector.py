@@ -97,7 +97,8 @@ def code(request: pytest.FixtureRequest) -> jit.CompiledCode:
         _add_hold_probe(module, k, direct=True)
     _add_alloc_loop(module)
     symbols = [*EXPORTS, "alloc_loop", *(f"{how}_{k}" for k in HELD for how in ("hold", "collect"))]
-    return jit.load(jit.optimize(module, target, request.param), target, symbols)
+    level = request.param
+    return jit.load([jit.emit_object(jit.optimize(module, target, level), target, level)], target, symbols)
 
 
 class Heap:

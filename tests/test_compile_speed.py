@@ -40,9 +40,9 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     loaded: list[list[str]] = []
     real = jit.load
 
-    def load(module, target, symbols, opt_level=2):  # type: ignore[no-untyped-def]
+    def load(objects, target, symbols):  # type: ignore[no-untyped-def]
         loaded.append(list(symbols))
-        return real(module, target, symbols, opt_level)
+        return real(objects, target, symbols)
 
     monkeypatch.setattr(jit, "load", load)
     return loaded

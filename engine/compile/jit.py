@@ -1,7 +1,15 @@
-"""In-process code generation: optimise an IR module and load it as native code.
+"""Code generation: optimise an IR module, make object code of it, and load object
+code in this process.
 
-Two choices here keep a long fuzzing campaign's memory flat, where the obvious ones
-leak on every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
+Object code comes from one target machine per target and code-generation level, kept
+for the process (:func:`emit_object`): a new machine builds its subtarget's tables
+when it first generates code, some 0.4 ms, which an execution engine paid on every
+module when it compiled its own module with the machine it owns.  An execution
+engine here only loads object files (:func:`load`), so object code can also come from
+a cache (the trampolines' are, see ``trampolines.py``).
+
+Two choices keep a long fuzzing campaign's memory flat, where the obvious ones leak on
+every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
 
 * Optimisation runs LLVM's *function simplification pipeline* (SROA, EarlyCSE,
   InstCombine, SimplifyCFG, LICM, loop rotation, induction variables, GVN, DSE, ...)
@@ -19,14 +27,15 @@ leak on every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
   default pipeline instead leaks some 70 KB per module inside llvmlite.
   That pipeline has no inliner, so small leaf functions are marked ``alwaysinline``
   and a reused module pass manager holding only LLVM's always-inliner runs first.
-* Each module gets its own MCJIT execution engine; closing it frees the code.  ORC's
-  LLJIT (through llvmlite) never removes a library once created, about 7 KB per module.
+* Each module's code gets its own MCJIT execution engine; closing it frees the code.
+  ORC's LLJIT (through llvmlite) never removes a library once created, about 7 KB per
+  module.
 """
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
@@ -42,6 +51,8 @@ _builders: dict[tuple[str, int], list] = {}
 RUNS_PER_BUILDER = 32
 """Runs a pass builder serves before a new one replaces it (see the module docstring)."""
 _inliner: llvm.ModulePassManager | None = None
+_machines: dict[tuple[Target, int], llvm.TargetMachine] = {}
+"""Per target and code-generation level: the machine that generates all its code."""
 
 INLINE_LIMIT = 60
 """Internal leaf functions of at most this many IR instructions (before optimisation)
@@ -204,15 +215,24 @@ def codegen_level(opt_level: int) -> int:
     return opt_level if opt_level >= 2 else 0
 
 
-def load(module: llvm.ModuleRef, target: Target, symbols: list[str], opt_level: int = 2) -> CompiledCode:
-    """Load an optimised module into this process (the target must be the host),
-    generating machine code for ``opt_level`` (see :func:`codegen_level`)."""
+def emit_object(module: llvm.ModuleRef, target: Target, opt_level: int = 2) -> bytes:
+    """``module``'s object code for ``target`` (any target: cross-compilation needs no
+    runtime), generated for ``opt_level`` (see :func:`codegen_level`)."""
+    level = codegen_level(opt_level)
     with _lock:
-        engine = llvm.create_mcjit_compiler(module, target.new_machine(codegen_level(opt_level)))
+        machine = _machines.get((target, level))
+        if machine is None:
+            machine = _machines[(target, level)] = target.new_machine(level)
+        return machine.emit_object(module)
+
+
+def load(objects: Sequence[bytes], target: Target, symbols: list[str]) -> CompiledCode:
+    """Load object files for the host into this process, as one piece of code whose
+    ``symbols`` are looked up; no symbol may be defined twice."""
+    empty = llvm.parse_assembly(f'target triple = "{target.triple}"\ntarget datalayout = "{target.data_layout}"\n')
+    with _lock:
+        engine = llvm.create_mcjit_compiler(empty, target.new_machine(0))
+        for obj in objects:
+            engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
         return CompiledCode(engine, symbols)
-
-
-def emit_object(module: llvm.ModuleRef, target: Target) -> bytes:
-    """Object code for any target (cross-compilation needs no runtime)."""
-    return target.machine.emit_object(module)

@@ -4,8 +4,8 @@
 target (whose ``native`` is the target's, so its entry trampolines are calls made by the
 server) and changes only what is about *where* code runs:
 
-* :meth:`load_code` generates object code for the target and loads it into the server
-  (the runtime's ``Module`` and trampolines go through it);
+* :meth:`load_code` loads object code for the target into the server (the runtime's
+  ``Module`` and trampolines go through it);
 * the store runtime -- the exception collector and the memory and table helpers, IR
   modules (``engine/compile/collector.py``, ``helpers.py``) -- is compiled for the
   target once, and loaded into each server the engine uses;
@@ -22,10 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import llvmlite.binding as llvm
-
-from ..compile import helpers, jit
-from ..compile import collector
+from ..compile import collector, helpers, jit
 from ..compile.collector import EXN_ALLOC, EXN_COLLECT, EXPORTS, ROOT_ADD, collector_module
 from ..compile.target import Target
 from .machine import Emulator, RemoteCode
@@ -48,7 +45,7 @@ class RemoteStoreRuntime:
             module = collector_module(target)
             exported = [*EXPORTS, *helpers.export_helpers(module)]
             compiled = _store_runtime_objects[target.triple] = (
-                emulator.object_code(jit.optimize(module, target, 2), 2), exported)
+                [jit.emit_object(jit.optimize(module, target, 2), target, 2)], exported)
         self.code: RemoteCode = emulator.load(*compiled)
         call, code = self.code.process.call, self.code
         self.state_pointers = {field: code[symbol]
@@ -79,8 +76,8 @@ def emulated_engine(base: type, emulator: Emulator) -> type:
             self.emulator = emulator
             self._server: TargetProcess | None = None
 
-        def load_code(self, module: llvm.ModuleRef, symbols: list[str], opt_level: int) -> RemoteCode:
-            return emulator.load(emulator.object_code(module, opt_level), symbols)
+        def load_code(self, objects: list[bytes], symbols: list[str]) -> RemoteCode:
+            return emulator.load(objects, symbols)
 
         def store_runtime(self) -> RemoteStoreRuntime:
             with self._lock:

@@ -1,7 +1,7 @@
 """An emulated target's machine: its target server of the moment, and code loaded into it.
 
-An :class:`Emulator` compiles optimised LLVM modules to object code for its target
-(the host's LLVM: cross-compilation needs nothing else), links each into a shared
+An :class:`Emulator` links object code for its target (the host's LLVM makes it:
+cross-compilation needs nothing else, see ``engine/compile/jit.py``) into a shared
 object with the cross ``ld`` and has the server ``dlopen`` it; a :class:`RemoteCode`
 is the symbols' addresses in the server, unloaded once it is garbage.
 
@@ -18,9 +18,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import llvmlite.binding as llvm
-
-from ..compile import jit
 from ..compile.target import Target
 from .process import OP_UNLOAD, TargetProcess
 from .toolchain import link, server, toolchain
@@ -60,7 +57,6 @@ class Emulator:
         self._dir = Path(tempfile.mkdtemp(prefix=f"exnfuzz-{self.arch}-"))
         atexit.register(shutil.rmtree, self._dir, True)
         self._names = itertools.count()
-        self._machines: dict[int, llvm.TargetMachine] = {}
 
     def fresh(self) -> TargetProcess:
         """The running server; a new one if there is none yet or the last one died."""
@@ -75,18 +71,10 @@ class Emulator:
         """The server of the moment, dead or alive (requests to a dead one raise)."""
         return self.process if self.process is not None else self.fresh()
 
-    def object_code(self, module: llvm.ModuleRef, opt_level: int) -> bytes:
-        """``module``'s object code, generated as in process for ``opt_level``."""
-        level = jit.codegen_level(opt_level)
-        machine = self._machines.get(level)
-        if machine is None:
-            machine = self._machines[level] = self.target.new_machine(level)
-        return machine.emit_object(module)
-
-    def load(self, obj: bytes, symbols: list[str]) -> RemoteCode:
-        """Link ``obj`` and load it into the current server."""
+    def load(self, objects: list[bytes], symbols: list[str]) -> RemoteCode:
+        """Link ``objects`` into one shared object and load it into the current server."""
         process = self.current()
-        path = link(self.arch, obj, self._dir / f"code{next(self._names)}.so")
+        path = link(self.arch, objects, self._dir / f"code{next(self._names)}.so")
         try:
             handle = process.load(path)
         finally:

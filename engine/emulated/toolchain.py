@@ -111,16 +111,18 @@ def server(arch: str) -> Path:
     return path
 
 
-def link(arch: str, obj: bytes, out: Path) -> Path:
-    """Link the object code ``obj`` into the shared object ``out``."""
+def link(arch: str, objects: list[bytes], out: Path) -> Path:
+    """Link the object files ``objects`` into the shared object ``out``."""
     tools = toolchain(arch)
-    source = out.with_suffix(".o")
-    source.write_bytes(obj)
+    sources = [out.with_suffix(f".{i}.o") for i in range(len(objects))]
     try:
-        result = subprocess.run([tools.ld, "-shared", "-Bsymbolic", "-o", str(out), str(source),
+        for source, obj in zip(sources, objects):
+            source.write_bytes(obj)
+        result = subprocess.run([tools.ld, "-shared", "-Bsymbolic", "-o", str(out), *map(str, sources),
                                  tools.libgcc], capture_output=True, text=True)
     finally:
-        source.unlink()
+        for source in sources:
+            source.unlink(missing_ok=True)
     if result.returncode:
         raise RuntimeError(f"linking {arch} code failed:\n{result.stderr}")
     return out

@@ -8,12 +8,11 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import llvmlite.binding as llvm
 
 from ..compile import jit
 from ..compile.module import CompileOptions
 from ..compile.target import Target, host
-from ..compile.trampolines import entry_symbol, host_symbol, trampoline_module
+from ..compile.trampolines import entry_symbol, host_symbol, pair, trampoline_objects
 from ..syntax.types import FuncType
 from . import native
 from .stack import on_large_stack
@@ -97,7 +96,7 @@ class _StoreRuntime:
         from ..compile import collector, helpers
         module = collector.collector_module(target)
         exported = [*collector.EXPORTS, *helpers.export_helpers(module)]
-        self.code = jit.load(jit.optimize(module, target, 2), target, exported)
+        self.code = jit.load([jit.emit_object(jit.optimize(module, target, 2), target, 2)], target, exported)
         self.state_pointers = {field: self.code[symbol]
                                for field, symbol in (collector.STATE_POINTERS | helpers.STATE_POINTERS).items()}
         """What each store state holds for compiled code to call, by field."""
@@ -173,21 +172,18 @@ class Engine:
         with self._lock:
             found = self._trampolines.get(symbol) or self._lent.get(symbol)
             if found is None:
-                symbols = [entry_symbol(ft), host_symbol(ft)]
-                opt_level = self.options.opt_level
-                ir_module, text = trampoline_module(ft, self.target)
-                code = on_large_stack(lambda: self.load_code(
-                    jit.optimize(ir_module, self.target, opt_level, extra=text, cold=symbols),
-                    symbols, opt_level))
+                symbols = pair(ft)
+                code = on_large_stack(lambda: self.load_code(trampoline_objects(self.target).objects(symbols),
+                                                             list(symbols)))
                 for name in symbols:
                     self._trampolines[name] = loaded_trampoline(code, name)
                 found = self._trampolines[symbol]
             return found
 
-    def load_code(self, module: llvm.ModuleRef, symbols: list[str], opt_level: int) -> jit.CompiledCode:
-        """Generate ``module``'s code for the engine's target and load it where the
-        engine runs code (this process); the addresses of ``symbols``."""
-        return jit.load(module, self.target, symbols, opt_level)
+    def load_code(self, objects: list[bytes], symbols: list[str]) -> jit.CompiledCode:
+        """Load object files for the engine's target where the engine runs code (this
+        process) as one piece of code; the addresses of ``symbols``."""
+        return jit.load(objects, self.target, symbols)
 
     def unloaded(self, symbols: Iterable[str]) -> list[str]:
         """Those of the trampoline ``symbols`` the engine does not keep loaded (in order,

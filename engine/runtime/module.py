@@ -10,7 +10,7 @@ import wasmtime
 from ..binary.decode import decode_module
 from ..compile import jit
 from ..compile.module import INSTANTIATE, RELEASE, ModuleCompiler
-from ..compile.trampolines import module_trampolines, trampolines_text
+from ..compile.trampolines import module_trampolines, trampoline_objects
 from ..errors import TextError
 from ..syntax import module as syntax
 from ..syntax.types import ExternKind, FuncType, GlobalType, MemType, TableType, TagType
@@ -63,21 +63,22 @@ class Module:
     def __init__(self, engine: Engine, wasm: bytes | str) -> None:
         self.engine = engine
         self.syntax = self._load(wasm)
-        compiler = ModuleCompiler(self.syntax, engine.target, engine.options)
-        ir_module = compiler.compile()
+        target, opt_level = engine.target, engine.options.opt_level
+        ir_module = ModuleCompiler(self.syntax, target, engine.options).compile()
         # The trampolines this module's users need and the engine lacks come along in
         # the same code, not in code of their own per signature.
         wanted = module_trampolines(self.syntax)
         carried = engine.unloaded(wanted)
-        trampolines = trampolines_text(ir_module, {symbol: wanted[symbol] for symbol in carried},
-                                       engine.target)
-        opt_level = engine.options.opt_level
-        # The entry points run once per instance or per call from Python: not worth
-        # optimising (the wasm functions they call are).
-        entry_points = [INSTANTIATE, RELEASE, *carried]
-        self._code = on_large_stack(lambda: engine.load_code(
-            jit.optimize(ir_module, engine.target, opt_level, extra=trampolines, cold=entry_points),
-            entry_points, opt_level))
+
+        def build() -> jit.CompiledCode:
+            # The entry points run once per instance: not worth optimising (the wasm
+            # functions they call are).
+            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, cold=[INSTANTIATE, RELEASE]),
+                                   target, opt_level)
+            trampolines = trampoline_objects(target).objects({symbol: wanted[symbol] for symbol in carried})
+            return engine.load_code([code, *trampolines], [INSTANTIATE, RELEASE, *carried])
+
+        self._code = on_large_stack(build)
         self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]
         self.release = native.RELEASE(self._code[RELEASE])
