@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import llvmlite.ir as ir
 
-from .helpers import libc
+from .helpers import for_range, libc
 from .layout import SLOT, ExnObject, Root, RootKind, StoreState, TableRecord
 from .target import Target
 from .types import I32T, I64T, PTR, declare, field_ptr
@@ -68,25 +68,6 @@ def _store_field(b: ir.IRBuilder, store: ir.Value, field: StoreState) -> ir.Valu
 
 def _slot(b: ir.IRBuilder, array: ir.Value, index: ir.Value) -> ir.Value:
     return b.gep(array, [index], source_etype=I64T)
-
-
-def _for_range(b: ir.IRBuilder, n: ir.Value, body: Callable[[ir.Value], None], name: str) -> None:
-    """Emit ``for (i = 0; i < n; i++) body(i)``; the builder is left after the loop."""
-    fn = b.function
-    head = fn.append_basic_block(f"{name}.head")
-    loop = fn.append_basic_block(f"{name}.body")
-    done = fn.append_basic_block(f"{name}.done")
-    before = b.block
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(I64T)
-    i.add_incoming(I64T(0), before)
-    b.cbranch(b.icmp_unsigned("<", i, n), loop, done)
-    b.position_at_end(loop)
-    body(i)
-    i.add_incoming(b.add(i, I64T(1)), b.block)
-    b.branch(head)
-    b.position_at_end(done)
 
 
 def _internal(module: ir.Module, fnty: ir.FunctionType, name: str) -> tuple[ir.Function, ir.IRBuilder]:
@@ -159,7 +140,7 @@ def _emit_mark_words(module: ir.Module) -> ir.Function:
                 b.store(obj, _slot(b, worklist, depth))
                 b.store(b.add(depth, I64T(1)), top)
 
-    _for_range(b, n, mark, "word")
+    for_range(b, n, mark, "word")
     b.ret_void()
     return fn
 
@@ -222,7 +203,7 @@ def _mark_roots(b: ir.IRBuilder, store: ir.Value, mark: Callable[[ir.Value, ir.V
                 mark(b.load(field_ptr(b, address, TableRecord.ELEMS.offset), typ=PTR),
                      b.load(field_ptr(b, address, TableRecord.SIZE.offset), typ=I64T))
 
-    _for_range(b, n, root, "root")
+    for_range(b, n, root, "root")
 
 
 def _mark_stack(b: ir.IRBuilder, store: ir.Value, mark: Callable[[ir.Value, ir.Value], None]) -> None:
@@ -271,7 +252,7 @@ def _sweep(b: ir.IRBuilder, objects: ir.Value, count: ir.Value, kept: ir.Value) 
             with dead:
                 b.call(free, [obj])
 
-    _for_range(b, count, sweep, "sweep")
+    for_range(b, count, sweep, "sweep")
 
 
 def _emit_collect(module: ir.Module, inner: ir.Function) -> ir.Function:

@@ -24,7 +24,7 @@ from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
 from . import events
 from . import exceptions as exc
-from . import faults, helpers
+from . import faults, helpers, setup
 from . import memory as mem
 from .irtext import Block, Constant, Function, IRBuilder, Phi, Value
 from .callconv import WASM_CC, Signature, spill_offset
@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from .module import ModuleCompiler
 
 _OPENERS = frozenset({"block", "loop", "if", "try_table"})
+_HELPER_TYPES = {field: types[symbol] for types, pointers in ((helpers.TYPES, helpers.STATE_POINTERS),
+                                                               (setup.TYPES, setup.STATE_POINTERS))
+                 for field, symbol in pointers.items()}
+"""The type of each run-time helper compiled code calls, by the store-state field
+holding its address."""
 _ARRAYS = frozenset({VMContext.TABLES, VMContext.FUNCS, VMContext.GLOBALS, VMContext.TYPE_IDS,
                      VMContext.TAGS})
 """The fields of the instance context set before ``instantiate`` runs."""
@@ -152,7 +157,7 @@ class FunctionTranslator:
         """The run-time helper whose address the store state holds in ``field`` (see
         :mod:`.helpers`), as a callee."""
         address = self.fixed(("helper", field), lambda: self.load_field(self.store_state, field.offset, PTR))
-        return callable_pointer(self.builder, address, helpers.TYPES[helpers.STATE_POINTERS[field]])
+        return callable_pointer(self.builder, address, _HELPER_TYPES[field])
 
     def instance_array(self, field: VMContext) -> Value:
         """An index space's array, or another field of the instance context: the arrays

@@ -24,6 +24,8 @@ The rules they keep:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import llvmlite.ir as ir
 
 from .layout import PAGE_SIZE, MemoryRecord, StoreState, TableRecord
@@ -73,6 +75,25 @@ def libc(module: ir.Module, name: str) -> ir.Function:
     if sigs[name].return_type == int_:
         fn.return_value.add_attribute("signext")
     return fn
+
+
+def for_range(b: ir.IRBuilder, n: ir.Value, body: Callable[[ir.Value], None], name: str) -> None:
+    """Emit ``for (i = 0; i < n; i++) body(i)``; the builder is left after the loop."""
+    fn = b.function
+    head = fn.append_basic_block(f"{name}.head")
+    loop = fn.append_basic_block(f"{name}.body")
+    done = fn.append_basic_block(f"{name}.done")
+    before = b.block
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64T)
+    i.add_incoming(I64T(0), before)
+    b.cbranch(b.icmp_unsigned("<", i, n), loop, done)
+    b.position_at_end(loop)
+    body(i)
+    i.add_incoming(b.add(i, I64T(1)), b.block)
+    b.branch(head)
+    b.position_at_end(done)
 
 
 def _define(module: ir.Module, name: str) -> tuple[ir.Function, ir.IRBuilder]:
@@ -207,4 +228,4 @@ def export_helpers(module: ir.Module) -> list[str]:
 
 
 __all__ = ["MEMORY_FREE", "MEMORY_GROW", "MEMORY_NEW", "STATE_POINTERS", "TABLE_FILL", "TABLE_GROW", "TYPES",
-           "export_helpers", "libc"]
+           "export_helpers", "for_range", "libc"]

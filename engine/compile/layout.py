@@ -50,6 +50,7 @@ class VMContext(_Layout):
     DATA_SEGMENTS = 7    # Segment[] (bytes, length); length 0 once dropped
     TAGS = 8             # tag identity*[] over the tag index space
     OWNED = 9            # what instantiation allocated, freed on release
+    SHAPE = 10           # the module's ModuleShape, once instantiation began
 
 
 class StoreState(_Layout):
@@ -85,7 +86,8 @@ class StoreState(_Layout):
     MEMORY_FREE = 28     # calls it through these
     TABLE_GROW = 29
     TABLE_FILL = 30
-    SPILL = 31           # first of SPILL_SLOTS slots: a call's values beyond the registers
+    INSTANTIATE = 31     # the instance set-up every module shares (engine/compile/setup.py)
+    SPILL = 32           # first of SPILL_SLOTS slots: a call's values beyond the registers
 
     @classmethod
     def size(cls) -> int:
@@ -155,6 +157,31 @@ class Root(_Layout):
 class RootKind(enum.IntEnum):
     CELL = 0             # ADDRESS is one 8-byte slot (an exnref global)
     TABLE = 1            # ADDRESS is a TableRecord (an exnref table; the host's handles)
+
+
+class ModuleShape(_Layout):
+    """What the store runtime's ``rt_instantiate`` and ``rt_release``
+    (``engine/compile/setup.py``) need to know of a module: a constant in the module's
+    code.  Offsets are into the module's owned block, where the functions' records
+    come first."""
+
+    TEMPLATE = 0         # the owned block's compile-time contents
+    TEMPLATE_BYTES = 1
+    OWNED_BYTES = 2      # 0: the module defines nothing to own
+    FUNCS = 3            # defined functions
+    TABLES = 4
+    TABLES_AT = 5
+    MEMORIES = 6
+    MEMORY_AT = 7
+    TAGS = 8
+    TAGS_AT = 9
+    GLOBALS = 10
+    GLOBALS_AT = 11
+    IMPORTED_FUNCS = 12  # imported entries come first in each index space
+    IMPORTED_TABLES = 13
+    IMPORTED_TAGS = 14
+    IMPORTED_GLOBALS = 15
+    ELEM_SEGMENTS = 16   # element segments, whose items release frees
 
 
 class Segment(_Layout):

@@ -1,19 +1,17 @@
-"""Compile a validated module to a self-contained LLVM IR module.
+"""Compile a validated module to an LLVM IR module.
 
-The IR module exports two symbols with the wasm calling convention:
-
-* ``instantiate(vmctx)`` -- the module's whole instantiation work as compiled code:
-  allocate the records of the defined functions, tables, memory and tags and the
-  defined globals' cells (one block, see :class:`OwnedBlock`); evaluate global
-  initialisers and element items; apply active segments (trapping when out of
-  bounds) and drop them; run the start function.  The Python runtime only allocates
-  the :class:`~engine.compile.layout.VMContext` and its index-space arrays and binds
-  the imports before calling it.
-* ``release(vmctx)`` -- free what ``instantiate`` allocated (C calling convention).
-
-Both stay about the same size however many functions, tables, tags and globals the
-module defines: the records' compile-time contents are one constant, and loops fill
-in the rest.
+The IR module exports one symbol, with the wasm calling convention:
+``instantiate(vmctx)``, the module's whole instantiation work as compiled code.  It
+first has the store runtime's ``rt_instantiate`` (``setup.py``) allocate the records
+of the defined functions, tables, memory and tags and the defined globals' cells (one
+block, see :class:`OwnedBlock`), described by a constant :class:`ModuleShape
+<engine.compile.layout.ModuleShape>`; then it registers roots, evaluates global
+initialisers and element items, applies active segments (trapping when out of
+bounds) and drops them, and runs the start function.  The Python runtime only
+allocates the :class:`~engine.compile.layout.VMContext` and its index-space arrays and
+binds the imports before calling it, and frees the instance with the store runtime's
+``rt_release``.  ``instantiate`` stays about the same size however many functions,
+tables, tags and globals the module defines.
 
 Wasm functions themselves are internal: they are reached through the function
 records ``instantiate`` fills in, so LLVM may inline and specialise freely.
@@ -31,17 +29,16 @@ from . import faults
 from ..syntax.module import Module, SegmentMode
 from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
-from .helpers import MEMORY_FREE, TYPES, libc
+from .helpers import libc
 from .irtext import Function, GlobalVariable, IRBuilder, Metadata, Value, bytes_constant
 from . import irtext
-from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, RootKind, Segment,
+from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, ModuleShape, RootKind, Segment,
                      StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
 from .callconv import WASM_CC, Signature, signature
-from .types import I1, I32T, I64T, PTR, callable_pointer, declare, field_ptr
+from .types import I32T, I64T, PTR, callable_pointer, declare, field_ptr
 
 INSTANTIATE = "instantiate"
-RELEASE = "release"
 _NO_TABLE_MAX = 0xFFFF_FFFF
 ROOT_ADD = ir.FunctionType(ir.VoidType(), [PTR, I64T, PTR])
 """``void root_add(StoreState*, i64 kind, void* address)``."""
@@ -90,16 +87,17 @@ def _record(layout: type[_Record], fields: dict[_Record, Value | ir.Constant]) -
 
 
 class OwnedBlock:
-    """The one allocation ``instantiate`` makes for the module's defined entities: the
+    """The one allocation instantiation makes for the module's defined entities: the
     function records, the table records, the memory's record, the tag records and, last,
     the global cells, each kind an array.  Its address goes in
-    :attr:`~engine.compile.layout.VMContext.OWNED` and ``release`` frees it whole.
+    :attr:`~engine.compile.layout.VMContext.OWNED` and ``rt_release`` frees it whole.
 
-    Only compiled code knows this layout: the runtime reaches every record through the
-    index-space arrays, as it does imported ones, and never frees one on its own.  Each
-    record still has an address of its own, so a defined tag's record identifies the
-    tag in its instance alone.  :attr:`template` holds what is known when compiling
-    (code pointers, type indices, limits) for all but the cells, which start zeroed."""
+    Only compiled code knows this layout (its shape says where each kind begins): the
+    runtime reaches every record through the index-space arrays, as it does imported
+    ones, and never frees one on its own.  Each record still has an address of its own,
+    so a defined tag's record identifies the tag in its instance alone.
+    :attr:`template` holds what is known when compiling (code pointers, type indices,
+    limits) for all but the cells, which start zeroed."""
 
     KINDS = (VMContext.FUNCS, VMContext.TABLES, VMContext.MEMORY, VMContext.TAGS, VMContext.GLOBALS)
 
@@ -146,12 +144,29 @@ class OwnedBlock:
         """Record ``k`` of ``kind`` in ``block``, ``k`` known when compiling."""
         return field_ptr(b, block, self.start[kind] + SLOT * self.slots[kind] * k)
 
-    def template_constant(self, module: irtext.Module) -> GlobalVariable:
-        """:attr:`template` as an internal constant of ``module``."""
+    def shape_constant(self, module: irtext.Module, imported: dict[VMContext, int],
+                       elem_segments: int) -> GlobalVariable:
+        """The module's :class:`~engine.compile.layout.ModuleShape` as an internal constant
+        of ``module``, ``imported`` entries in each index space."""
         fields = [f"{'ptr' if isinstance(v.type, ir.PointerType) else 'i64'} {v.get_reference()}"
                   for v in self.template]
         types = ", ".join(field.split(" ", 1)[0] for field in fields)
-        return GlobalVariable(module, "owned_template", f"{{{types}}}", f"{{{', '.join(fields)}}}")
+        template = GlobalVariable(module, "owned_template", f"{{{types}}}", f"{{{', '.join(fields)}}}")
+        kind = VMContext
+        values = {
+            ModuleShape.TEMPLATE_BYTES: SLOT * len(self.template), ModuleShape.OWNED_BYTES: self.size,
+            ModuleShape.FUNCS: self.count[kind.FUNCS],
+            ModuleShape.TABLES: self.count[kind.TABLES], ModuleShape.TABLES_AT: self.start[kind.TABLES],
+            ModuleShape.MEMORIES: self.count[kind.MEMORY], ModuleShape.MEMORY_AT: self.start[kind.MEMORY],
+            ModuleShape.TAGS: self.count[kind.TAGS], ModuleShape.TAGS_AT: self.start[kind.TAGS],
+            ModuleShape.GLOBALS: self.count[kind.GLOBALS], ModuleShape.GLOBALS_AT: self.start[kind.GLOBALS],
+            ModuleShape.IMPORTED_FUNCS: imported[kind.FUNCS], ModuleShape.IMPORTED_TABLES: imported[kind.TABLES],
+            ModuleShape.IMPORTED_TAGS: imported[kind.TAGS], ModuleShape.IMPORTED_GLOBALS: imported[kind.GLOBALS],
+            ModuleShape.ELEM_SEGMENTS: elem_segments,
+        }
+        numbers = ", ".join(f"i64 {values[field]}" for field in ModuleShape if field is not ModuleShape.TEMPLATE)
+        return GlobalVariable(module, "shape", f"{{ptr{', i64' * (len(ModuleShape) - 1)}}}",
+                              f"{{ptr {template.ref}, {numbers}}}")
 
 
 class ModuleCompiler:
@@ -199,7 +214,6 @@ class ModuleCompiler:
                                             f.locals)
             translator.translate(f.body)
         self.emit_instantiate()
-        self.emit_release()
         return self.ir_module
 
     # -- instantiation -----------------------------------------------------------------
@@ -208,46 +222,6 @@ class ModuleCompiler:
         fn = Function(self.ir_module, self.signature(FuncType((), ())).function_type, INSTANTIATE)
         fn.calling_convention = WASM_CC
         _Initializer(self, fn).run()
-
-    def emit_release(self) -> None:
-        """``void release(vmctx)``: free what ``instantiate`` allocated (null-safe, so it
-        also cleans up after an instantiation that trapped half-way)."""
-        m, owned = self.module, self.owned
-        fn = Function(self.ir_module, ir.FunctionType(ir.VoidType(), [PTR]), RELEASE)
-        vmctx = fn.args[0]
-        b = IRBuilder(fn.append_basic_block("entry"))
-        free = libc(self.ir_module, "free")
-
-        def field(base: Value, offset: int) -> Value:
-            return b.load(field_ptr(b, base, offset), typ=PTR)
-
-        if owned.size:
-            block = field(vmctx, VMContext.OWNED.offset)
-            if m.mems or m.tables:
-                # Null when the stack check trapped before anything was allocated.
-                with b.if_then(b.icmp_unsigned("!=", block, PTR(None))):
-                    if m.mems:
-                        memory_free = callable_pointer(
-                            b, field(field(vmctx, VMContext.STORE.offset), StoreState.MEMORY_FREE.offset),
-                            TYPES[MEMORY_FREE])
-                        b.call(memory_free, [owned.address(b, block, VMContext.MEMORY, 0)])
-                    if m.tables:
-                        tables = owned.region(b, block, VMContext.TABLES)
-
-                        def free_elements(k: Value) -> None:
-                            record = owned.record(b, tables, VMContext.TABLES, k)
-                            b.call(free, [field(record, TableRecord.ELEMS.offset)])
-                        _for_each(b, len(m.tables), free_elements)
-            b.call(free, [block])
-        if m.elems:
-            segments = field(vmctx, VMContext.ELEM_SEGMENTS.offset)
-            with b.if_then(b.icmp_unsigned("!=", segments, PTR(None))):
-                for i in range(len(m.elems)):
-                    b.call(free, [field(segments, Segment.size() * i + Segment.DATA.offset)])
-                b.call(free, [segments])
-        if m.datas:
-            b.call(free, [field(vmctx, VMContext.DATA_SEGMENTS.offset)])
-        b.ret_void()
 
 
 class _Initializer(FunctionTranslator):
@@ -267,7 +241,7 @@ class _Initializer(FunctionTranslator):
         """Instantiation itself is free, as in wasmtime: only the start function burns fuel."""
 
     def calloc(self, count: int | Value, size: int) -> Value:
-        """Zeroed memory; traps when there is none (``release`` frees what was had)."""
+        """Zeroed memory; traps when there is none (``rt_release`` frees what was had)."""
         n = I64T(count) if isinstance(count, int) else count
         pointer = self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
         self.trap_if(self.builder.icmp_unsigned("==", pointer, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
@@ -316,66 +290,28 @@ class _Initializer(FunctionTranslator):
         self.translate([])
 
     def allocate(self) -> None:
-        """Allocate the :class:`OwnedBlock`, copy its template in, fill in what depends
-        on the instance and point the index spaces and the memory field at it."""
+        """Have the store runtime allocate the :class:`OwnedBlock` and fill it in (see
+        ``setup.py``), or trap when memory runs out."""
         owned, b = self.mc.owned, self.builder
+        shape = owned.shape_constant(self.module, self.imported, len(self.mc.module.elems))
+        failed = b.call(self.helper(StoreState.INSTANTIATE), [self.vmctx, shape])
+        self.trap_if(b.icmp_unsigned("!=", failed, I32T(0)), TrapCode.ALLOCATION_TOO_LARGE)
         if not owned.size:
             return
-        block = self.calloc(1, owned.size)
-        if owned.template:
-            memcpy = self.intrinsic("llvm.memcpy.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64T, I1])
-            b.call(memcpy, [block, owned.template_constant(self.module),
-                            I64T(SLOT * len(owned.template)), I1(0)])
-        self.set_field(VMContext.OWNED, block)
-        type_ids = self.instance_array(VMContext.TYPE_IDS)
-
-        def resolve_type_id(record: Value, offset: int) -> None:
-            # The template holds the module's type index; code compares canonical ids.
-            field = field_ptr(b, record, offset)
-            index = b.load(field, typ=I64T)
-            index.set_metadata("tbaa", self.mc.tbaa_record)
-            b.store(self.slot(type_ids, index, I64T), field).set_metadata("tbaa", self.mc.tbaa_record)
-
-        def function(record: Value) -> None:
-            self.store_field(record, FuncRecord.VMCTX.offset, self.vmctx)
-            resolve_type_id(record, FuncRecord.TYPE_ID.offset)
-
-        def table(record: Value) -> None:
-            size = self.load_field(record, TableRecord.SIZE.offset, I64T)
-            # One spare slot: realloc(p, 0) may free (see table_grow).
-            self.store_field(record, TableRecord.ELEMS.offset, self.calloc(b.add(size, I64T(1)), 8))
-
-        self.define(block, VMContext.FUNCS, function)
-        self.define(block, VMContext.TABLES, table)
-        self.define(block, VMContext.TAGS, lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset),
-                    shared=faults.on("shared_tag_records", self.mc.options.opt_level))
-        self.define(block, VMContext.GLOBALS)
-        for i in range(len(self.mc.module.mems)):
-            record = owned.address(b, block, VMContext.MEMORY, i)
-            failed = b.call(self.helper(StoreState.MEMORY_NEW), [record])
-            self.trap_if(b.icmp_unsigned("!=", failed, I32T(0)), TrapCode.ALLOCATION_TOO_LARGE)
-            self.set_field(VMContext.MEMORY, record)
+        block = self.load_field(self.vmctx, VMContext.OWNED.offset, PTR)
+        if owned.count[VMContext.TAGS] and faults.on("shared_tag_records", self.mc.options.opt_level):
+            self.share_tag_records(block)
         self.block = block
 
-    def define(self, block: Value, kind: VMContext,
-               init: Callable[[Value], None] | None = None, shared: bool = False) -> None:
-        """For each defined entity of ``kind`` (an index space): ``init`` its record in
-        ``block``, then point its slot in the index space at it -- or, with ``shared``
-        (only the planted fault ``shared_tag_records`` sets it), at the record of the
-        module's first instance."""
+    def share_tag_records(self, block: Value) -> None:
+        """Point the defined tags' slots at the records of the module's first instance
+        (the planted fault ``shared_tag_records``)."""
         owned, b = self.mc.owned, self.builder
-        if not owned.count[kind]:
-            return
-        region = owned.region(b, block, kind)
-        slots = field_ptr(b, self.instance_array(kind), SLOT * self.imported[kind])
-        used = self.first_instance_region(region) if shared else region
-
-        def each(k: Value) -> None:
-            record = owned.record(b, region, kind, k)
-            if init is not None:
-                init(record)
-            self.store_slot(slots, k, owned.record(b, used, kind, k) if shared else record)
-        _for_each(b, owned.count[kind], each)
+        region = owned.region(b, block, VMContext.TAGS)
+        slots = field_ptr(b, self.instance_array(VMContext.TAGS), SLOT * self.imported[VMContext.TAGS])
+        first = self.first_instance_region(region)
+        _for_each(b, owned.count[VMContext.TAGS],
+                  lambda k: self.store_slot(slots, k, owned.record(b, first, VMContext.TAGS, k)))
 
     def first_instance_region(self, region: Value) -> Value:
         """``region`` in the module's first instance, and the first instance's region in

@@ -6,9 +6,10 @@ server) and changes only what is about *where* code runs:
 
 * :meth:`load_code` loads object code for the target into the server (the runtime's
   ``Module`` and trampolines go through it);
-* the store runtime -- the exception collector and the memory and table helpers, IR
-  modules (``engine/compile/collector.py``, ``helpers.py``) -- is compiled for the
-  target once, and loaded into each server the engine uses;
+* the store runtime -- the exception collector, the memory and table helpers and the
+  instance set-up, IR modules (``engine/compile/collector.py``, ``helpers.py``,
+  ``setup.py``) -- is compiled for the target once, and loaded into each server the
+  engine uses;
 * the epoch counter is the server's, advanced by a signal, so a watchdog thread can
   interrupt wasm while the main thread waits on the pipe.
 
@@ -22,34 +23,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..compile import collector, helpers, jit
-from ..compile.collector import EXN_ALLOC, EXN_COLLECT, EXPORTS, ROOT_ADD, collector_module
+from ..compile import helpers, jit
+from ..compile.collector import EXN_ALLOC, EXN_COLLECT, ROOT_ADD
+from ..compile.layout import StoreState
+from ..compile.setup import store_runtime_module
 from ..compile.target import Target
 from .machine import Emulator, RemoteCode
 from .process import TargetProcess, int32
 
-_store_runtime_objects: dict[str, tuple[bytes, list[str]]] = {}
-"""The store runtime's object code and exported symbols per target triple (the same
-for every server)."""
+_store_runtime_objects: dict[str, tuple[list[bytes], list[str], dict[StoreState, str]]] = {}
+"""The store runtime's object code, exported symbols and store-state pointers per
+target triple (the same for every server)."""
 
 
 class RemoteStoreRuntime:
-    """The code every store calls -- the exception-object runtime and the memory and
-    table helpers -- loaded in one server, shaped like the in-process
-    ``engine.runtime.engine._StoreRuntime``."""
+    """The code every store calls -- the exception-object runtime, the memory and
+    table helpers and the instance set-up -- loaded in one server, shaped like the
+    in-process ``engine.runtime.engine._StoreRuntime``."""
 
     def __init__(self, emulator: Emulator) -> None:
         target = emulator.target
         compiled = _store_runtime_objects.get(target.triple)
         if compiled is None:
-            module = collector_module(target)
-            exported = [*EXPORTS, *helpers.export_helpers(module)]
+            module, exported, pointers = store_runtime_module(target)
             compiled = _store_runtime_objects[target.triple] = (
-                [jit.emit_object(jit.optimize(module, target, 2), target, 2)], exported)
-        self.code: RemoteCode = emulator.load(*compiled)
+                [jit.emit_object(jit.optimize(module, target, 2), target, 2)], exported, pointers)
+        objects, exported, pointers = compiled
+        self.code: RemoteCode = emulator.load(objects, exported)
         call, code = self.code.process.call, self.code
-        self.state_pointers = {field: code[symbol]
-                               for field, symbol in (collector.STATE_POINTERS | helpers.STATE_POINTERS).items()}
+        self.state_pointers = {field: code[symbol] for field, symbol in pointers.items()}
         self.exn_alloc = lambda state, tag, nfields: call(code[EXN_ALLOC], state, tag, nfields)
         self.root_add = lambda state, kind, record: call(code[ROOT_ADD], state, kind, record)
         self.exn_collect = lambda state: call(code[EXN_COLLECT], state)

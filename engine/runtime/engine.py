@@ -88,17 +88,16 @@ def loaded_trampoline(code: jit.CompiledCode, symbol: str) -> Trampoline:
 
 class _StoreRuntime:
     """The loaded code every store of an engine calls: the exception-object runtime
-    (``engine/compile/collector.py``) and the memory and table helpers
+    (``engine/compile/collector.py``), the memory and table helpers
     (``engine/compile/helpers.py``), through which Python creates and grows memories
-    and tables with the same code as wasm."""
+    and tables with the same code as wasm, and the instance set-up every module shares
+    (``engine/compile/setup.py``)."""
 
     def __init__(self, target: Target) -> None:
-        from ..compile import collector, helpers
-        module = collector.collector_module(target)
-        exported = [*collector.EXPORTS, *helpers.export_helpers(module)]
+        from ..compile import collector, helpers, setup
+        module, exported, pointers = setup.store_runtime_module(target)
         self.code = jit.load([jit.emit_object(jit.optimize(module, target, 2), target, 2)], target, exported)
-        self.state_pointers = {field: self.code[symbol]
-                               for field, symbol in (collector.STATE_POINTERS | helpers.STATE_POINTERS).items()}
+        self.state_pointers = {field: self.code[symbol] for field, symbol in pointers.items()}
         """What each store state holds for compiled code to call, by field."""
         self.exn_alloc = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                           ctypes.c_int64)(self.code[collector.EXN_ALLOC])

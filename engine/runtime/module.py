@@ -9,7 +9,8 @@ import wasmtime
 
 from ..binary.decode import decode_module
 from ..compile import jit
-from ..compile.module import INSTANTIATE, RELEASE, ModuleCompiler
+from ..compile import setup
+from ..compile.module import INSTANTIATE, ModuleCompiler
 from ..compile.trampolines import module_trampolines, trampoline_objects
 from ..errors import TextError
 from ..syntax import module as syntax
@@ -71,17 +72,20 @@ class Module:
         carried = engine.unloaded(wanted)
 
         def build() -> jit.CompiledCode:
-            # The entry points run once per instance: not worth optimising (the wasm
-            # functions they call are).
-            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, cold=[INSTANTIATE, RELEASE]),
+            # ``instantiate`` runs once per instance: not worth optimising (the wasm
+            # functions it calls are).
+            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, cold=[INSTANTIATE]),
                                    target, opt_level)
             trampolines = trampoline_objects(target).objects({symbol: wanted[symbol] for symbol in carried})
-            return engine.load_code([code, *trampolines], [INSTANTIATE, RELEASE, *carried])
+            return engine.load_code([code, *trampolines], [INSTANTIATE, *carried])
 
         self._code = on_large_stack(build)
         self.trampolines = engine.lend(self._code, carried)
         self.instantiate_code = self._code[INSTANTIATE]
-        self.release = native.RELEASE(self._code[RELEASE])
+        self.release = native.RELEASE(engine.store_runtime().code[setup.RELEASE])
+        """Free what instantiating this module allocated in an instance context (the
+        store runtime's ``rt_release``, which reads this module's shape: the caller
+        keeps the module)."""
         self.type_ids = [engine.type_id(t) for t in self.syntax.types]
 
     @staticmethod
