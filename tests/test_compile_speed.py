@@ -128,9 +128,10 @@ def body(text: str, name: str) -> str:
 
 
 def test_cold_functions_are_left_unoptimised() -> None:
+    # The parameter is set, so it lives in a stack slot until optimisation.
     wat = """(module
-      (func (export "a") (param i32) (result i32) (i32.add (local.get 0) (i32.const 0)))
-      (func (export "b") (param i32) (result i32) (i32.add (local.get 0) (i32.const 0))))"""
+      (func (export "a") (param i32) (result i32) (local.tee 0 (i32.add (local.get 0) (i32.const 1))))
+      (func (export "b") (param i32) (result i32) (local.tee 0 (i32.add (local.get 0) (i32.const 1)))))"""
     module = ir(wat)
     for fn in module.functions:         # keep both to compare their optimised bodies
         fn.linkage = ""

@@ -15,7 +15,7 @@ its code in the store state and goes straight to the unwind block.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Sequence
 
 import llvmlite.ir as ir
 
@@ -72,7 +72,9 @@ class FunctionTranslator:
     """Implements :class:`~engine.compile.emitter.Emitter` for one function."""
 
     def __init__(self, mc: "ModuleCompiler", fn: Function, ft: FuncType,
-                 local_types: Sequence[ValType] = ()) -> None:
+                 local_types: Sequence[ValType] = (), written: Collection[int] = ()) -> None:
+        """``written``: the locals (parameters included) the body sets: the others keep
+        their first value throughout, and take no stack slot."""
         self.mc = mc
         self.module = mc.ir_module
         self.target = mc.target
@@ -90,13 +92,20 @@ class FunctionTranslator:
         self.trap_blocks: dict[TrapCode, Block] = {}
         self._unwind_bb: Block | None = None
         self.locals: list[tuple[Value, ValType]] = []
+        """Each local's stack slot, or its value if the body never sets it, and its type."""
+        self.constant_locals: set[int] = set()
         b = self.builder
         self.store_state = self.load_field(self.vmctx, VMContext.STORE.offset, PTR, "store")
         params = self.take_params()
         for i, t in enumerate(list(self.ft.params) + list(local_types)):
-            slot = b.alloca(llvm_type(t), name=f"local{i}")
-            b.store(params[i] if i < len(params) else zero(t), slot)
-            self.locals.append((slot, t))
+            value = params[i] if i < len(params) else zero(t)
+            if i in written:
+                slot = b.alloca(llvm_type(t), name=f"local{i}")
+                b.store(value, slot)
+                self.locals.append((slot, t))
+            else:
+                self.locals.append((value, t))
+                self.constant_locals.add(i)
         self.frames.append(Frame("func", (), self.ft.results, 0,
                                  self.fn.append_basic_block("return")))
         self.check_stack()
@@ -227,8 +236,12 @@ class FunctionTranslator:
             self.store_field(self.store_state, StoreState.FUEL.offset, left)
             self.trap_if(b.icmp_signed("<", left, I64T(0)), TrapCode.OUT_OF_FUEL)
         if self.mc.options.epoch_interruption:
-            epoch_ptr = self.load_field(self.store_state, StoreState.EPOCH.offset, PTR)
-            now = b.load_atomic(epoch_ptr, "monotonic", 8, typ=I64T)
+            # The engine's counter, which another thread advances: a volatile load of an
+            # aligned i64 reads a value it held on every target (LLVM's memory model
+            # leaves a racing volatile load to the target), stays in every loop, and is
+            # one that LLVM's fast instruction selector takes (an atomic one is not).
+            epoch_ptr = self.fixed("epoch", lambda: self.load_field(self.store_state, StoreState.EPOCH.offset, PTR))
+            now = b.load_volatile(epoch_ptr, I64T)
             deadline = self.load_field(self.store_state, StoreState.EPOCH_DEADLINE.offset, I64T)
             self.trap_if(b.icmp_unsigned(">=", now, deadline), TrapCode.INTERRUPT)
 
@@ -353,7 +366,7 @@ class FunctionTranslator:
         then_bb = self.fn.append_basic_block("then")
         frame.else_bb = self.fn.append_basic_block("else")
         frame.if_params = self.stack[frame.height:]
-        b.cbranch(b.icmp_unsigned("!=", cond, I32T(0)), then_bb, frame.else_bb)
+        b.cbranch(self.truth(cond), then_bb, frame.else_bb)
         b.position_at_end(then_bb)
 
     def else_(self, fallthrough: bool = True) -> None:
@@ -474,7 +487,7 @@ class FunctionTranslator:
         self.add_incoming(frame, self.stack[len(self.stack) - n:] if n else [])
         cont = self.fn.append_basic_block("br_if_cont")
         target = frame.header_bb if frame.kind == "loop" else frame.end_bb
-        self.builder.cbranch(self.builder.icmp_unsigned("!=", cond, I32T(0)), target, cont)
+        self.builder.cbranch(self.truth(cond), target, cont)
         self.builder.position_at_end(cont)
 
     def _br_table(self, labels: tuple[int, ...], default: int) -> None:
@@ -572,12 +585,17 @@ class FunctionTranslator:
     def _select(self, _types: tuple = ()) -> None:
         cond, = self.pop(1)
         a, b_ = self.pop(2)
-        self.stack.append(self.builder.select(
-            self.builder.icmp_unsigned("!=", cond, I32T(0)), a, b_))
+        self.stack.append(self.builder.select(self.truth(cond), a, b_))
+
+    def truth(self, cond: Value) -> Value:
+        """Whether the ``i32`` ``cond`` is not 0, as an ``i1``: the comparison ``cond`` was
+        widened from, if it was one."""
+        narrow = getattr(cond, "narrow", None)
+        return narrow if narrow is not None else self.builder.icmp_unsigned("!=", cond, I32T(0))
 
     def _local_get(self, x: int) -> None:
         slot, t = self.locals[x]
-        self.stack.append(self.builder.load(slot, typ=llvm_type(t)))
+        self.stack.append(slot if x in self.constant_locals else self.builder.load(slot, typ=llvm_type(t)))
 
     def _local_set(self, x: int) -> None:
         self.builder.store(self.stack.pop(), self.locals[x][0])

@@ -106,6 +106,17 @@ def _signed(bits: int, width: int) -> int:
     return bits - (1 << width) if bits >> (width - 1) else bits
 
 
+class Widened(Instruction):
+    """An ``i1`` zero-extended, which remembers the ``i1`` (a branch on it needs no
+    comparison with 0)."""
+
+    __slots__ = ("narrow",)
+
+    def __init__(self, type: ir.Type, ref: str, lines: list, index: int, narrow: Value) -> None:
+        super().__init__(type, ref, lines, index)
+        self.narrow = narrow
+
+
 class Metadata:
     """A metadata node of a module (``!N``)."""
 
@@ -469,7 +480,12 @@ class IRBuilder:
 
     def zext(self, value: Value, type: ir.Type, name: str = "") -> Value:
         bits = _int(value)
-        return self._cast("zext", value, type) if bits is None else Constant(type, bits)
+        if bits is not None:
+            return Constant(type, bits)
+        widened = self._cast("zext", value, type)
+        if value.type == I1:
+            return Widened(type, widened.ref, widened._lines, widened._index, value)
+        return widened
 
     def sext(self, value: Value, type: ir.Type, name: str = "") -> Value:
         bits = _int(value)
@@ -517,9 +533,8 @@ class IRBuilder:
         aligned = f", align {align}" if align else ""
         return self._value(typ, f"load {typ}, ptr {_ref(ptr)}{aligned}")  # type: ignore[arg-type]
 
-    def load_atomic(self, ptr: Value, ordering: str, align: int, name: str = "",
-                    typ: ir.Type | None = None) -> Instruction:
-        return self._value(typ, f"load atomic {typ}, ptr {_ref(ptr)} {ordering}, align {align}")  # type: ignore[arg-type]
+    def load_volatile(self, ptr: Value, typ: ir.Type) -> Instruction:
+        return self._value(typ, f"load volatile {typ}, ptr {_ref(ptr)}")
 
     def store(self, value: Value, ptr: Value, align: int | None = None) -> Instruction:
         aligned = f", align {align}" if align else ""
@@ -593,4 +608,4 @@ def _compare(op: str, x: int, y: int) -> bool:
 
 
 __all__ = ["Argument", "Block", "Constant", "Function", "GlobalVariable", "IRBuilder", "Instruction",
-           "Metadata", "Module", "Phi", "Value", "bytes_constant"]
+           "Metadata", "Module", "Phi", "Value", "Widened", "bytes_constant"]

@@ -210,8 +210,9 @@ class ModuleCompiler:
     def compile(self) -> irtext.Module:
         for i, f in enumerate(self.module.funcs):
             index = self.n_imported_funcs + i
+            written = {ins.imm[0] for ins in f.body if ins.op in ("local.set", "local.tee")}
             translator = FunctionTranslator(self, self.functions[index], self.func_types[index],
-                                            f.locals)
+                                            f.locals, written)
             translator.translate(f.body)
         self.emit_instantiate()
         return self.ir_module
