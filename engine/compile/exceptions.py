@@ -31,7 +31,7 @@ from ..syntax.types import FuncType
 from . import events, faults
 from .irtext import Block, Value
 from .layout import ExnObject, StoreState, UnwindKind, VMContext
-from .types import F32T, I32T, I64T, PTR, callable_pointer, from_slot, llvm_type, to_slot
+from .types import F32T, I32T, I64T, NULL, PTR, callable_pointer, from_slot, i64, llvm_type, to_slot
 
 if TYPE_CHECKING:
     from .function import Frame, FunctionTranslator
@@ -60,7 +60,7 @@ def handler_target(t: "FunctionTranslator") -> Block:
 
 
 def raise_exception(t: "FunctionTranslator", exn: Value) -> None:
-    t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.EXCEPTION))
+    t.store_field(t.store_state, StoreState.UNWIND.offset, i64(UnwindKind.EXCEPTION))
     t.store_field(t.store_state, StoreState.EXCEPTION.offset, exn)
     t.builder.branch(handler_target(t))
     t.set_dead()
@@ -73,8 +73,8 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
     payload = t.pop(len(params))
     alloc = callable_pointer(b, t.load_field(t.store_state, StoreState.EXN_ALLOC.offset, PTR),
                              EXN_ALLOC)
-    exn = b.call(alloc, [t.store_state, tag_record(t, tag), I64T(len(params))])
-    t.trap_if(b.icmp_unsigned("==", exn, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
+    exn = b.call(alloc, [t.store_state, tag_record(t, tag), i64(len(params))])
+    t.trap_if(b.icmp_unsigned("==", exn, NULL), TrapCode.ALLOCATION_TOO_LARGE)
     if faults.on("reversed_payload", t.mc.options.opt_level) and len(params) >= 2 and params[0] == params[1]:
         payload = [payload[1], payload[0], *payload[2:]]
     low_half = faults.on("payload_low_half", t.mc.options.opt_level)
@@ -87,7 +87,7 @@ def lower_throw(t: "FunctionTranslator", tag: int) -> None:
 def lower_throw_ref(t: "FunctionTranslator") -> None:
     t.count_event(events.INDEX["throw_ref executed"])
     exn = t.stack.pop()
-    t.trap_if(t.builder.icmp_unsigned("==", exn, PTR(None)), TrapCode.NULL_REFERENCE)
+    t.trap_if(t.builder.icmp_unsigned("==", exn, NULL), TrapCode.NULL_REFERENCE)
     raise_exception(t, exn)
 
 
@@ -110,7 +110,7 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
         return
     unwind = t.load_field(t.store_state, StoreState.UNWIND.offset, I64T)
     exception_bb = t.fn.append_basic_block("exception")
-    b.cbranch(b.icmp_unsigned("==", unwind, I64T(UnwindKind.EXCEPTION)), exception_bb,
+    b.cbranch(b.icmp_unsigned("==", unwind, i64(UnwindKind.EXCEPTION)), exception_bb,
               _planted_trap_catch(t, frame))
     b.position_at_end(exception_bb)
     exn = t.load_field(t.store_state, StoreState.EXCEPTION.offset, PTR, "exn")
@@ -129,8 +129,8 @@ def emit_handler(t: "FunctionTranslator", frame: "Frame") -> None:
                 values.append(from_slot(b, slot, llvm_type(vt)))
         if clause.kind in (CatchKind.CATCH_REF, CatchKind.CATCH_ALL_REF):
             values.append(exn)
-        t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.NONE))
-        t.store_field(t.store_state, StoreState.EXCEPTION.offset, PTR(None))
+        t.store_field(t.store_state, StoreState.UNWIND.offset, i64(UnwindKind.NONE))
+        t.store_field(t.store_state, StoreState.EXCEPTION.offset, NULL)
         target = _clause_target(t, frame, clause, values)
         t.count_event(events.catch_event(clause.kind, target.kind, clause.label))
         t.add_incoming(target, values)
@@ -167,7 +167,7 @@ def _planted_trap_catch(t: "FunctionTranslator", frame: "Frame") -> Block:
     saved = b.block
     caught = t.fn.append_basic_block("trap_caught")
     b.position_at_end(caught)
-    t.store_field(t.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.NONE))
+    t.store_field(t.store_state, StoreState.UNWIND.offset, i64(UnwindKind.NONE))
     target = t.frames[-1 - clause.label]
     t.add_incoming(target, [])
     b.branch(target.header_bb if target.kind == "loop" else target.end_bb)

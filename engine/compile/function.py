@@ -30,8 +30,8 @@ from .irtext import Block, Constant, Function, IRBuilder, Phi, Value
 from .callconv import WASM_CC, Signature, spill_offset
 from .layout import FuncRecord, StoreState, TableRecord, UnwindKind, VMContext
 from .numeric import lower_const, lower_numeric
-from .types import (I32T, I64T, PTR, callable_pointer, field_ptr, from_slot, llvm_type, to_slot,
-                    zero)
+from .types import (I32T, I64T, NULL, PTR, callable_pointer, field_ptr, from_slot, i32, i64, llvm_type,
+                    to_slot, zero)
 
 if TYPE_CHECKING:
     from .module import ModuleCompiler
@@ -142,7 +142,7 @@ class FunctionTranslator:
 
     def slot(self, array: Value, index: Value | int, typ: ir.Type = PTR) -> Value:
         """Load element ``index`` of an array of 8-byte slots."""
-        idx = I64T(index) if isinstance(index, int) else index
+        idx = i64(index) if isinstance(index, int) else index
         return self.builder.load(self.builder.gep(array, [idx], source_etype=I64T), typ=typ)
 
     # Fixed values: what the instance context leads to never changes once the instance
@@ -191,8 +191,8 @@ class FunctionTranslator:
             block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
             saved = self.builder.block
             self.builder.position_at_end(block)
-            self.store_field(self.store_state, StoreState.UNWIND.offset, I64T(UnwindKind.TRAP))
-            self.store_field(self.store_state, StoreState.TRAP_CODE.offset, I64T(code))
+            self.store_field(self.store_state, StoreState.UNWIND.offset, i64(UnwindKind.TRAP))
+            self.store_field(self.store_state, StoreState.TRAP_CODE.offset, i64(code))
             self.builder.branch(self.unwind_bb())
             self.builder.position_at_end(saved)
             self.trap_blocks[code] = block
@@ -205,14 +205,14 @@ class FunctionTranslator:
             saved = self.builder.block
             self.builder.position_at_end(self._unwind_bb)
             rt = self.signature.result_type
-            self.builder.ret(self.builder.insert_value(ir.Constant(rt, ir.Undefined), I32T(1), 0))
+            self.builder.ret(self.builder.insert_value(ir.Constant(rt, ir.Undefined), i32(1), 0))
             self.builder.position_at_end(saved)
         return self._unwind_bb
 
     def check_stack(self) -> None:
         """Trap with STACK_OVERFLOW when this frame would go below the store's stack limit."""
         b = self.builder
-        frame = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32T]), [I32T(0)])
+        frame = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32T]), [i32(0)])
         limit = self.load_field(self.store_state, StoreState.STACK_LIMIT.offset, I64T)
         self.trap_if(b.icmp_unsigned("<", b.ptrtoint(frame, I64T), limit), TrapCode.STACK_OVERFLOW)
 
@@ -222,19 +222,19 @@ class FunctionTranslator:
             return
         b = self.builder
         counters = self.fixed("events", lambda: self.load_field(self.store_state, StoreState.EVENTS.offset, PTR))
-        counter = b.gep(counters, [I64T(index)], source_etype=I64T)
+        counter = b.gep(counters, [i64(index)], source_etype=I64T)
         load = b.load(counter, typ=I64T)
         load.set_metadata("tbaa", self.mc.tbaa_record)
-        b.store(b.add(load, I64T(1)), counter).set_metadata("tbaa", self.mc.tbaa_record)
+        b.store(b.add(load, i64(1)), counter).set_metadata("tbaa", self.mc.tbaa_record)
 
     def consume_fuel(self) -> None:
         """Fuel and epoch checks, at function entry and loop headers, when enabled."""
         b = self.builder
         if self.mc.options.fuel:
             fuel = self.load_field(self.store_state, StoreState.FUEL.offset, I64T)
-            left = b.sub(fuel, I64T(1))
+            left = b.sub(fuel, i64(1))
             self.store_field(self.store_state, StoreState.FUEL.offset, left)
-            self.trap_if(b.icmp_signed("<", left, I64T(0)), TrapCode.OUT_OF_FUEL)
+            self.trap_if(b.icmp_signed("<", left, i64(0)), TrapCode.OUT_OF_FUEL)
         if self.mc.options.epoch_interruption:
             # The engine's counter, which another thread advances: a volatile load of an
             # aligned i64 reads a value it held on every target (LLVM's memory model
@@ -439,7 +439,7 @@ class FunctionTranslator:
             spilled = spilled[::-1]
         for k, i in enumerate(spilled):
             self.store_field(self.store_state, spill_offset(k), to_slot(b, values[i]))
-        agg = b.insert_value(ir.Constant(sig.result_type, ir.Undefined), I32T(0), 0)
+        agg = b.insert_value(ir.Constant(sig.result_type, ir.Undefined), i32(0), 0)
         for k, i in enumerate(sig.register_results):
             agg = b.insert_value(agg, values[i], k + 1)
         b.ret(agg)
@@ -500,7 +500,7 @@ class FunctionTranslator:
                 edges[depth] = self.fn.append_basic_block(f"br_table_{depth}")
         switch = b.switch(index, edges[default])
         for i, depth in enumerate(labels):
-            switch.add_case(I32T(i), edges[depth])
+            switch.add_case(i32(i), edges[depth])
         for depth, bb in edges.items():
             b.position_at_end(bb)
             self.branch(depth)
@@ -544,7 +544,7 @@ class FunctionTranslator:
 
     def check_status(self, status: Value) -> None:
         cont = self.fn.append_basic_block("call_ok")
-        self.unlikely(self.builder.cbranch(self.builder.icmp_unsigned("!=", status, I32T(0)),
+        self.unlikely(self.builder.cbranch(self.builder.icmp_unsigned("!=", status, i32(0)),
                                            exc.handler_target(self), cont))
         self.builder.position_at_end(cont)
 
@@ -563,7 +563,7 @@ class FunctionTranslator:
         self.trap_if(b.icmp_unsigned(">=", index, size), TrapCode.TABLE_OUT_OF_BOUNDS)
         elems = self.load_field(record_table, TableRecord.ELEMS.offset, PTR)
         record = self.slot(elems, index)
-        self.trap_if(b.icmp_unsigned("==", record, PTR(None)), TrapCode.INDIRECT_CALL_TO_NULL)
+        self.trap_if(b.icmp_unsigned("==", record, NULL), TrapCode.INDIRECT_CALL_TO_NULL)
         expected = self.instance_slot(VMContext.TYPE_IDS, type_idx, I64T)
         actual = self.load_field(record, FuncRecord.TYPE_ID.offset, I64T)
         self.trap_if(b.icmp_unsigned("!=", actual, expected), TrapCode.BAD_SIGNATURE)
@@ -591,7 +591,7 @@ class FunctionTranslator:
         """Whether the ``i32`` ``cond`` is not 0, as an ``i1``: the comparison ``cond`` was
         widened from, if it was one."""
         narrow = getattr(cond, "narrow", None)
-        return narrow if narrow is not None else self.builder.icmp_unsigned("!=", cond, I32T(0))
+        return narrow if narrow is not None else self.builder.icmp_unsigned("!=", cond, i32(0))
 
     def _local_get(self, x: int) -> None:
         slot, t = self.locals[x]
@@ -628,11 +628,11 @@ class FunctionTranslator:
     # references ----------------------------------------------------------------------
 
     def _ref_null(self, _heap: object) -> None:
-        self.stack.append(PTR(None))
+        self.stack.append(NULL)
 
     def _ref_is_null(self) -> None:
         b = self.builder
-        self.stack.append(b.zext(b.icmp_unsigned("==", self.stack.pop(), PTR(None)), I32T))
+        self.stack.append(b.zext(b.icmp_unsigned("==", self.stack.pop(), NULL), I32T))
 
     def _ref_func(self, x: int) -> None:
         self.stack.append(self.instance_slot(VMContext.FUNCS, x))

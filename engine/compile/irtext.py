@@ -542,8 +542,14 @@ class IRBuilder:
 
     def gep(self, ptr: Value, indices: Sequence[Value], inbounds: bool = False, name: str = "",
             source_etype: ir.Type | None = None) -> Value:
+        if all(_int(i) == 0 for i in indices):
+            return ptr
         offsets = "".join(f", {i.type} {_ref(i)}" for i in indices)
         return self._value(PTR, f"getelementptr {source_etype}, ptr {_ref(ptr)}{offsets}")
+
+    def field(self, ptr: Value, offset: int) -> Value:
+        """``ptr`` plus ``offset`` bytes."""
+        return self._value(PTR, f"getelementptr i8, ptr {_ref(ptr)}, i64 {offset}")
 
     # -- aggregates ----------------------------------------------------------------
 

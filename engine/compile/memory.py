@@ -17,7 +17,7 @@ from ..syntax.instructions import MemArg
 from . import faults
 from .irtext import Value
 from .layout import MemoryRecord, Segment, StoreState, TableRecord, VMContext
-from .types import F32T, F64T, I1, I8, I32T, I64T, PTR
+from .types import F32T, F64T, I1, I8, I32T, I64T, PTR, i32, i64
 
 if TYPE_CHECKING:
     from .function import FunctionTranslator
@@ -49,8 +49,8 @@ def checked_address(t: "FunctionTranslator", addr: Value, offset: int, width: Va
     b = t.builder
     record = record or memory_record(t)
     size = t.load_field(record, MemoryRecord.SIZE.offset, I64T, "mem_size")
-    start = b.add(b.zext(addr, I64T), I64T(offset)) if offset else b.zext(addr, I64T)
-    end = b.add(start, I64T(width) if isinstance(width, int) else b.zext(width, I64T))
+    start = b.add(b.zext(addr, I64T), i64(offset)) if offset else b.zext(addr, I64T)
+    end = b.add(start, i64(width) if isinstance(width, int) else b.zext(width, I64T))
     t.trap_if(b.icmp_unsigned(">", end, size), TrapCode.MEMORY_OUT_OF_BOUNDS)
     base = t.load_field(record, MemoryRecord.BASE.offset, PTR, "mem_base")
     return b.gep(base, [start], source_etype=I8)
@@ -98,7 +98,7 @@ def _memmove(t: "FunctionTranslator", dst: Value, src: Value, nbytes: Value) -> 
 
 def _segment(t: "FunctionTranslator", field: VMContext, index: int) -> Value:
     segments = t.instance_array(field)
-    return t.builder.gep(segments, [I64T(index * len(Segment))], source_etype=I64T)
+    return t.builder.gep(segments, [i64(index * len(Segment))], source_etype=I64T)
 
 
 def _check_range(t: "FunctionTranslator", start: Value, n: Value, length: Value,
@@ -115,7 +115,7 @@ def _grow_result(t: "FunctionTranslator", grown: Value) -> Value:
     makes failed growth trap (``trap_on_grow_failure``, as wasmtime's ``StoreLimits``)."""
     b = t.builder
     traps = t.load_field(t.store_state, StoreState.GROW_TRAPS.offset, I64T)
-    t.trap_if(b.and_(b.icmp_signed("==", grown, I32T(-1)), b.icmp_unsigned("!=", traps, I64T(0))),
+    t.trap_if(b.and_(b.icmp_signed("==", grown, i32(-1)), b.icmp_unsigned("!=", traps, i64(0))),
               TrapCode.ALLOCATION_TOO_LARGE)
     return grown
 
@@ -125,7 +125,7 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[Value])
     b = t.builder
     if op == "memory.size":
         size = t.load_field(memory_record(t), MemoryRecord.SIZE.offset, I64T)
-        stack.append(b.trunc(b.lshr(size, I64T(16)), I32T))
+        stack.append(b.trunc(b.lshr(size, i64(16)), I32T))
     elif op == "memory.grow":
         grown = b.call(t.helper(StoreState.MEMORY_GROW), [t.store_state, memory_record(t), stack.pop()])
         stack.append(_grow_result(t, grown))
@@ -150,13 +150,13 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[Value])
         _memmove(t, dst_ptr, b.gep(data, [src64], source_etype=I8), b.zext(n, I64T))
     elif op in ("data.drop", "elem.drop"):
         field = VMContext.DATA_SEGMENTS if op == "data.drop" else VMContext.ELEM_SEGMENTS
-        t.store_field(_segment(t, field, imm[0]), Segment.LENGTH.offset, I64T(0))
+        t.store_field(_segment(t, field, imm[0]), Segment.LENGTH.offset, i64(0))
     elif op in ("table.get", "table.set"):
         value = stack.pop() if op == "table.set" else None
         index = stack.pop()
         record = t.table_record(imm[0])
         size = t.load_field(record, TableRecord.SIZE.offset, I64T)
-        index64 = _check_range(t, index, I32T(1), size, TrapCode.TABLE_OUT_OF_BOUNDS)
+        index64 = _check_range(t, index, i32(1), size, TrapCode.TABLE_OUT_OF_BOUNDS)
         elems = t.load_field(record, TableRecord.ELEMS.offset, PTR)
         ptr = b.gep(elems, [index64], source_etype=I64T)
         if value is None:
@@ -192,6 +192,6 @@ def lower_bulk(t: "FunctionTranslator", op: str, imm: tuple, stack: list[Value])
         dst64 = _check_range(t, dst, n, dst_len, TrapCode.TABLE_OUT_OF_BOUNDS)
         dst_items = t.load_field(dst_rec, TableRecord.ELEMS.offset, PTR)
         _memmove(t, b.gep(dst_items, [dst64], source_etype=I64T),
-                 b.gep(src_items, [src64], source_etype=I64T), b.mul(b.zext(n, I64T), I64T(8)))
+                 b.gep(src_items, [src64], source_etype=I64T), b.mul(b.zext(n, I64T), i64(8)))
     else:
         raise AssertionError(f"no lowering for {op}")

@@ -36,7 +36,7 @@ from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, Modul
                      StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
 from .callconv import WASM_CC, Signature, signature
-from .types import I32T, I64T, PTR, callable_pointer, declare, field_ptr
+from .types import I64T, NULL, PTR, callable_pointer, declare, field_ptr, i32, i64
 
 INSTANTIATE = "instantiate"
 _NO_TABLE_MAX = 0xFFFF_FFFF
@@ -70,11 +70,11 @@ def _for_each(b: IRBuilder, n: int, body: Callable[[Value], None]) -> None:
     b.branch(loop)
     b.position_at_end(loop)
     k = b.phi(I64T)
-    k.add_incoming(I64T(0), before)
+    k.add_incoming(i64(0), before)
     body(k)
-    following = b.add(k, I64T(1))
+    following = b.add(k, i64(1))
     k.add_incoming(following, b.block)
-    b.cbranch(b.icmp_unsigned("<", following, I64T(n)), loop, done)
+    b.cbranch(b.icmp_unsigned("<", following, i64(n)), loop, done)
     b.position_at_end(done)
 
 
@@ -106,18 +106,18 @@ class OwnedBlock:
         functions = mc.functions[mc.n_imported_funcs:]
         records = {
             VMContext.FUNCS: [_record(FuncRecord, {
-                FuncRecord.CODE: fn, FuncRecord.VMCTX: PTR(None), FuncRecord.TYPE_ID: I64T(f.type_idx),
+                FuncRecord.CODE: fn, FuncRecord.VMCTX: NULL, FuncRecord.TYPE_ID: i64(f.type_idx),
             }) for fn, f in zip(functions, m.funcs)],
             VMContext.TABLES: [_record(TableRecord, {
-                TableRecord.ELEMS: PTR(None), TableRecord.SIZE: I64T(t.type.limits.min),
-                TableRecord.MAX: I64T(_NO_TABLE_MAX if t.type.limits.max is None else t.type.limits.max),
+                TableRecord.ELEMS: NULL, TableRecord.SIZE: i64(t.type.limits.min),
+                TableRecord.MAX: i64(_NO_TABLE_MAX if t.type.limits.max is None else t.type.limits.max),
             }) for t in m.tables],
             VMContext.MEMORY: [_record(MemoryRecord, {
-                MemoryRecord.BASE: PTR(None), MemoryRecord.SIZE: I64T(mem.type.limits.min * PAGE_SIZE),
-                MemoryRecord.MAX_PAGES: I64T(MAX_PAGES if mem.type.limits.max is None
+                MemoryRecord.BASE: NULL, MemoryRecord.SIZE: i64(mem.type.limits.min * PAGE_SIZE),
+                MemoryRecord.MAX_PAGES: i64(MAX_PAGES if mem.type.limits.max is None
                                              else mem.type.limits.max),
             }) for mem in m.mems],
-            VMContext.TAGS: [_record(TagRecord, {TagRecord.TYPE_ID: I64T(tag.type.type_idx)})
+            VMContext.TAGS: [_record(TagRecord, {TagRecord.TYPE_ID: i64(tag.type.type_idx)})
                              for tag in m.tags],
         }
         self.slots = {VMContext.FUNCS: len(FuncRecord), VMContext.TABLES: len(TableRecord),
@@ -189,7 +189,7 @@ class ModuleCompiler:
             fn.linkage = "internal"
             self.functions.append(fn)
         self.owned = OwnedBlock(self)
-        self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", I32T(1), I32T(2000)])
+        self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", i32(1), i32(2000)])
         # Type-based alias tags: linear memory never overlaps the engine's records, so
         # stores to memory do not force reloading a memory's base and size in loops.
         root = self.ir_module.add_metadata(["exnfuzz"])
@@ -197,8 +197,8 @@ class ModuleCompiler:
         self.tbaa_record = self._tbaa_tag(root, "engine record")
 
     def _tbaa_tag(self, root: Metadata, name: str) -> Metadata:
-        scalar = self.ir_module.add_metadata([name, root, I64T(0)])
-        return self.ir_module.add_metadata([scalar, scalar, I64T(0)])
+        scalar = self.ir_module.add_metadata([name, root, i64(0)])
+        return self.ir_module.add_metadata([scalar, scalar, i64(0)])
 
     def signature(self, ft: FuncType) -> Signature:
         """How calls of ``ft`` pass their values on this target (see :mod:`.callconv`)."""
@@ -243,9 +243,9 @@ class _Initializer(FunctionTranslator):
 
     def calloc(self, count: int | Value, size: int) -> Value:
         """Zeroed memory; traps when there is none (``rt_release`` frees what was had)."""
-        n = I64T(count) if isinstance(count, int) else count
-        pointer = self.builder.call(libc(self.module, "calloc"), [n, I64T(size)])
-        self.trap_if(self.builder.icmp_unsigned("==", pointer, PTR(None)), TrapCode.ALLOCATION_TOO_LARGE)
+        n = i64(count) if isinstance(count, int) else count
+        pointer = self.builder.call(libc(self.module, "calloc"), [n, i64(size)])
+        self.trap_if(self.builder.icmp_unsigned("==", pointer, NULL), TrapCode.ALLOCATION_TOO_LARGE)
         return pointer
 
     # ``instantiate`` uses what it stores in the instance context, and the addresses of
@@ -270,7 +270,7 @@ class _Initializer(FunctionTranslator):
         self.known[field] = value
 
     def store_slot(self, array: Value, index: int | Value, value: Value) -> None:
-        idx = I64T(index) if isinstance(index, int) else index
+        idx = i64(index) if isinstance(index, int) else index
         self.builder.store(value, self.builder.gep(array, [idx], source_etype=I64T))
 
     def const_expr(self, expr: list) -> Value:
@@ -296,7 +296,7 @@ class _Initializer(FunctionTranslator):
         owned, b = self.mc.owned, self.builder
         shape = owned.shape_constant(self.module, self.imported, len(self.mc.module.elems))
         failed = b.call(self.helper(StoreState.INSTANTIATE), [self.vmctx, shape])
-        self.trap_if(b.icmp_unsigned("!=", failed, I32T(0)), TrapCode.ALLOCATION_TOO_LARGE)
+        self.trap_if(b.icmp_unsigned("!=", failed, i32(0)), TrapCode.ALLOCATION_TOO_LARGE)
         if not owned.size:
             return
         block = self.load_field(self.vmctx, VMContext.OWNED.offset, PTR)
@@ -321,7 +321,7 @@ class _Initializer(FunctionTranslator):
         b = self.builder
         first = GlobalVariable(self.module, "first_instance_tags", "ptr", "null", constant=False)
         seen = b.load(first, typ=PTR)
-        is_first = b.icmp_unsigned("==", seen, PTR(None))
+        is_first = b.icmp_unsigned("==", seen, NULL)
         with b.if_then(is_first):
             b.store(region, first)
         return b.select(is_first, region, seen)
@@ -340,7 +340,7 @@ class _Initializer(FunctionTranslator):
         add = callable_pointer(b, self.load_field(self.store_state, StoreState.ROOT_ADD.offset, PTR),
                                ROOT_ADD)
         for kind, array, index in roots:
-            b.call(add, [self.store_state, I64T(kind), self.instance_slot(array, index)])
+            b.call(add, [self.store_state, i64(kind), self.instance_slot(array, index)])
 
     def init_elems(self) -> None:
         m, b = self.mc.module, self.builder
@@ -349,17 +349,17 @@ class _Initializer(FunctionTranslator):
         segments = self.calloc(len(m.elems), Segment.size())
         self.set_field(VMContext.ELEM_SEGMENTS, segments)
         for i, e in enumerate(m.elems):
-            seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
+            seg = b.gep(segments, [i64(i * len(Segment))], source_etype=I64T)
             items = self.calloc(len(e.init) + 1, 8)
             for j, expr in enumerate(e.init):
                 self.store_slot(items, j, self.const_expr(expr))
             self.store_field(seg, Segment.DATA.offset, items)
-            self.store_field(seg, Segment.LENGTH.offset, I64T(len(e.init)))
+            self.store_field(seg, Segment.LENGTH.offset, i64(len(e.init)))
             if e.mode is SegmentMode.ACTIVE:
-                self.stack += [self.const_expr(e.offset or []), I32T(0), I32T(len(e.init))]
+                self.stack += [self.const_expr(e.offset or []), i32(0), i32(len(e.init))]
                 self.instr(Instr("table.init", (i, e.table)))
             if e.mode is not SegmentMode.PASSIVE:
-                self.store_field(seg, Segment.LENGTH.offset, I64T(0))
+                self.store_field(seg, Segment.LENGTH.offset, i64(0))
 
     def init_datas(self) -> None:
         m, b = self.mc.module, self.builder
@@ -368,11 +368,11 @@ class _Initializer(FunctionTranslator):
         segments = self.calloc(len(m.datas), Segment.size())
         self.set_field(VMContext.DATA_SEGMENTS, segments)
         for i, d in enumerate(m.datas):
-            seg = b.gep(segments, [I64T(i * len(Segment))], source_etype=I64T)
+            seg = b.gep(segments, [i64(i * len(Segment))], source_etype=I64T)
             blob = GlobalVariable(self.module, f"data_{i}", f"[{len(d.init)} x i8]", bytes_constant(d.init))
             self.store_field(seg, Segment.DATA.offset, blob)
-            self.store_field(seg, Segment.LENGTH.offset, I64T(len(d.init)))
+            self.store_field(seg, Segment.LENGTH.offset, i64(len(d.init)))
             if d.mode is SegmentMode.ACTIVE:
-                self.stack += [self.const_expr(d.offset or []), I32T(0), I32T(len(d.init))]
+                self.stack += [self.const_expr(d.offset or []), i32(0), i32(len(d.init))]
                 self.instr(Instr("memory.init", (i, 0)))
-                self.store_field(seg, Segment.LENGTH.offset, I64T(0))
+                self.store_field(seg, Segment.LENGTH.offset, i64(0))

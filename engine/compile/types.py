@@ -4,6 +4,8 @@ How functions of these types call one another is :mod:`.callconv`'s.
 """
 from __future__ import annotations
 
+import functools
+
 import llvmlite.ir as ir
 
 from ..syntax.types import F32, F64, I32, I64, ValType
@@ -19,6 +21,20 @@ PTR = ir.PointerType()
 
 _VAL = {I32: I32T, I64: I64T, F32: F32T, F64: F64T}
 
+NULL = irtext.Value(PTR, "null")
+
+
+@functools.lru_cache(maxsize=4096)
+def i64(value: int) -> irtext.Constant:
+    """An ``i64`` constant of the text builder (llvmlite's cost five times as much)."""
+    return irtext.Constant(I64T, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def i32(value: int) -> irtext.Constant:
+    return irtext.Constant(I32T, value)
+
+
 Builder = ir.IRBuilder | irtext.IRBuilder
 """The helpers below serve both builders: modules are written as text
 (:mod:`.irtext`), the store runtime and the tests' probes are built with llvmlite."""
@@ -32,7 +48,11 @@ def llvm_type(t: ValType) -> ir.Type:
 
 def field_ptr(builder: Builder, base: Value, offset: int) -> Value:
     """Address of the field at byte ``offset`` of a record (offsets come from ``layout``)."""
-    return builder.gep(base, [I64T(offset)], source_etype=I8) if offset else base
+    if not offset:
+        return base
+    if isinstance(builder, irtext.IRBuilder):
+        return builder.field(base, offset)
+    return builder.gep(base, [I64T(offset)], source_etype=I8)
 
 
 def declare(module: ir.Module | irtext.Module, name: str,
