@@ -13,7 +13,10 @@ invocations -- runs on exnfuzz and on wasmtime, and the oracle compares the outc
 - ``agree``: fine.  ``inconclusive`` (a stack or time limit): counted, not a crash.
 - An input whose case this process has already checked is a *repeat*: a third of
   libFuzzer's mutations change nothing the generator reads, and both engines are
-  deterministic, so repeats are counted and skipped, not run again.
+  deterministic, so repeats are counted and skipped, not run again.  Many others change
+  only what the generator draws after the modules; exnfuzz reuses the modules it
+  compiled for recent cases (:class:`~oracles.engine_runner.CompiledModules`), and the
+  summary says how many were compiled and how many reused.
 - ``diverge``: the target stops with a readable report (the module's text, the host
   plan, both outcomes side by side, the reason) and writes the case file next to
   libFuzzer's crash artifact (``<artifact_prefix>crash-<sha1>.case.json``, replay it
@@ -98,6 +101,7 @@ from oracles import inprogress  # noqa: E402
 from oracles.case import Case, modules_text, save  # noqa: E402
 from oracles import executors  # noqa: E402
 from oracles.differential import Differential, check, check_executors  # noqa: E402
+from oracles.engine_runner import COMPILED  # noqa: E402
 from oracles.runner import RunnerError  # noqa: E402
 from oracles.observed import observed  # noqa: E402
 from oracles.outcome import Rejected  # noqa: E402
@@ -163,7 +167,7 @@ class Stats:
         emulated += "".join(f"; {n} on {name}" for name, n in self.executors.items())
         return (f"exceptions: {self.execs} differential execs in {elapsed:.0f} s "
                 f"({self.execs / elapsed:.1f}/s): {counts}; {self.repeats} repeats skipped{emulated}; "
-                f"time: {split}")
+                f"modules: {COMPILED.misses} compiled, {COMPILED.hits} reused; time: {split}")
 
 
 @dataclass

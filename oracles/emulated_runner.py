@@ -52,6 +52,11 @@ class EmulatedRunner(EngineRunner):
         self.server = self.api.emulator.current()
         """The target server the case runs in (the store started it if need be)."""
 
+    @property
+    def home(self) -> object:
+        """Where the code lives: the server (a new one has none of the old one's)."""
+        return self.server
+
     SLOWDOWN = 3.0
     """How many times the case's timeout an emulated run may take: code runs several
     times slower under qemu-user, and compiling for the target as long as for the host

@@ -8,7 +8,8 @@ anything can run a collection.  An exception object's identity is its address.
 
 Compiled code counts run-time events (``Config.count_events``): the session's
 :attr:`~oracles.runner.Session.events` after the run.  ``collect_every`` is the
-engine's collector stress setting.
+engine's collector stress setting.  Modules compiled for recent cases are reused
+(:class:`CompiledModules`).
 
 The runner uses the runtime in :attr:`EngineRunner.api`: ``engine.runtime`` (code for
 the host, in process) here, an emulated target's in
@@ -18,10 +19,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from engine import runtime
+from engine.compile import faults
 from engine.errors import LinkError, Trap, WasmError
 from engine.syntax.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, ExternKind, FuncType, HeapType,
                                  RefType, TagType, ValType)
@@ -54,6 +58,44 @@ def _engine(api: ModuleType, opt_level: int, max_wasm_stack: int, collect_every:
                                  collect_every=collect_every, count_events=True))
 
 
+class CompiledModules:
+    """The modules this process compiled last, reused by later cases.
+
+    libFuzzer's mutations often leave a case's modules as they were and change what the
+    generator draws after them -- the host plan, the invocations, the opt level -- and
+    a module compiled once serves any number of stores of its engine.  The rules: a
+    module is kept under the engine that compiled it (one per configuration), the
+    place its code lives (an emulated target's server; None in process), the engine
+    faults planted (they change the code) and its bytes; at most :attr:`capacity` are
+    kept, the least recently used going first (its code goes once no instance holds
+    it)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._modules: OrderedDict[tuple, Any] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, engine: Any, home: object, data: bytes, compile: Callable[[], Any]) -> Any:
+        """The module of ``data`` compiled by ``engine`` into ``home``, by ``compile()``
+        unless it is kept."""
+        key = (engine, home, frozenset(faults.active), data)
+        module = self._modules.get(key)
+        if module is not None:
+            self.hits += 1
+            self._modules.move_to_end(key)
+            return module
+        module = compile()
+        self.misses += 1
+        self._modules[key] = module
+        if len(self._modules) > self.capacity:
+            self._modules.popitem(last=False)
+        return module
+
+
+COMPILED = CompiledModules()
+
+
 class EngineRunner(Session):
     """The case on our engine: a fresh store per case, engines shared by configuration."""
 
@@ -69,11 +111,13 @@ class EngineRunner(Session):
         self.store = self.api.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[int, str] = {}
-        self.modules: dict[bytes, runtime.Module] = {}
+
+    home: object = None
+    """Where the runner's code lives (see :class:`CompiledModules`): this process."""
 
     def instantiate_module(self, data: bytes) -> dict[str, Any]:
         try:
-            module = self.modules.get(data) or self.modules.setdefault(data, self.api.Module(self.engine, data))
+            module = COMPILED.get(self.engine, self.home, data, lambda: self.api.Module(self.engine, data))
         except WasmError as e:
             raise ModuleRejected(str(e)) from None
         plan = self.case.plan
