@@ -4,9 +4,16 @@ code in this process.
 Object code comes from one target machine per target and code-generation level, kept
 for the process (:func:`emit_object`): a new machine builds its subtarget's tables
 when it first generates code, some 0.4 ms, which an execution engine paid on every
-module when it compiled its own module with the machine it owns.  An execution
-engine here only loads object files (:func:`load`), so object code can also come from
-a cache (the trampolines' are, see ``trampolines.py``).
+module when it compiled its own module with the machine it owns.  Execution engines
+here only load object files (:func:`load`), so object code can also come from a cache
+(the trampolines' are, see ``trampolines.py``).
+
+An execution engine with a machine of its own costs some 0.35 ms to make, load into
+and free, so one engine -- an *arena* -- loads the code of :data:`ARENA_LOADS`
+modules in turn, each :class:`CompiledCode` a view of it; an arena's code is freed
+once the last view of it and the next arena exist.  Object files that several pieces
+of code share (the trampolines') are loaded once per arena.  Symbols are global within
+an arena, so a module's exported symbols are named for the module (``module.py``).
 
 Two choices keep a long fuzzing campaign's memory flat, where the obvious ones leak on
 every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
@@ -27,8 +34,8 @@ every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
   default pipeline instead leaks some 70 KB per module inside llvmlite.
   That pipeline has no inliner, so small leaf functions are marked ``alwaysinline``
   and a reused module pass manager holding only LLVM's always-inliner runs first.
-* Each module's code gets its own MCJIT execution engine; closing it frees the code.
-  ORC's LLJIT (through llvmlite) never removes a library once created, about 7 KB per
+* Code lives in MCJIT execution engines (arenas); closing one frees its code.  ORC's
+  LLJIT (through llvmlite) never removes a library once created, about 7 KB per
   module.
 """
 from __future__ import annotations
@@ -54,27 +61,64 @@ _inliner: llvm.ModulePassManager | None = None
 _machines: dict[tuple[Target, int], llvm.TargetMachine] = {}
 """Per target and code-generation level: the machine that generates all its code."""
 
+ARENA_LOADS = 16
+"""Pieces of code an arena loads before a new one takes over (see the module docstring)."""
+
 INLINE_LIMIT = 60
 """Internal leaf functions of at most this many IR instructions (before optimisation)
 are inlined at their direct call sites."""
 
 
+class _Arena:
+    """An MCJIT execution engine loading the object code of several pieces of code."""
+
+    def __init__(self, target: Target) -> None:
+        empty = llvm.parse_assembly(f'target triple = "{target.triple}"\n'
+                                    f'target datalayout = "{target.data_layout}"\n')
+        self.engine = llvm.create_mcjit_compiler(empty, target.new_machine(0))
+        self.loads = 0
+        self.shared: set[bytes] = set()
+        """The shared object files loaded here."""
+        self.defined: set[str] = set()
+        """The symbols they define."""
+
+    def takes(self, shared: Sequence[tuple[bytes, frozenset[str]]]) -> bool:
+        """Whether this arena can load ``shared`` without defining a symbol twice."""
+        return self.loads < ARENA_LOADS and all(obj in self.shared or not symbols & self.defined
+                                                for obj, symbols in shared)
+
+    def load(self, objects: Sequence[bytes], shared: Sequence[tuple[bytes, frozenset[str]]]) -> None:
+        for obj, symbols in shared:
+            if obj not in self.shared:
+                self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+                self.shared.add(obj)
+                self.defined |= symbols
+        for obj in objects:
+            self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self.engine.finalize_object()
+        self.loads += 1
+
+    def __del__(self) -> None:
+        self.engine.close()
+
+
+_arenas: dict[Target, _Arena] = {}
+"""Per target: the arena loading code now."""
+
+
 class CompiledCode:
     """Native code loaded in this process: the addresses of its exported symbols.
-    The code stays mapped as long as this object lives."""
+    The code stays mapped as long as this object lives (see :func:`load`)."""
 
-    def __init__(self, engine: llvm.ExecutionEngine, symbols: list[str]) -> None:
-        self._engine = engine
-        self.addresses = {name: engine.get_function_address(name) for name in symbols}
+    def __init__(self, arena: _Arena, symbols: list[str]) -> None:
+        self._arena = arena
+        self.addresses = {name: arena.engine.get_function_address(name) for name in symbols}
         missing = [name for name, address in self.addresses.items() if not address]
         if missing:
             raise LookupError(f"symbols not found in compiled code: {missing}")
 
     def __getitem__(self, name: str) -> int:
         return self.addresses[name]
-
-    def __del__(self) -> None:
-        self._engine.close()
 
 
 def _pipeline(target: Target, opt_level: int) -> llvm.FunctionPassManager:
@@ -226,13 +270,15 @@ def emit_object(module: llvm.ModuleRef, target: Target, opt_level: int = 2) -> b
         return machine.emit_object(module)
 
 
-def load(objects: Sequence[bytes], target: Target, symbols: list[str]) -> CompiledCode:
-    """Load object files for the host into this process, as one piece of code whose
-    ``symbols`` are looked up; no symbol may be defined twice."""
-    empty = llvm.parse_assembly(f'target triple = "{target.triple}"\ntarget datalayout = "{target.data_layout}"\n')
+def load(objects: Sequence[bytes], target: Target, symbols: list[str],
+         shared: Sequence[tuple[bytes, frozenset[str]]] = ()) -> CompiledCode:
+    """Load object files for the host into this process as one piece of code whose
+    ``symbols`` are looked up: ``objects`` of its own, whose exported symbols no other
+    code defines, and ``shared`` ones, each with the symbols it defines, which may be
+    loaded already (one object file never defines a symbol another defines)."""
     with _lock:
-        engine = llvm.create_mcjit_compiler(empty, target.new_machine(0))
-        for obj in objects:
-            engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-        engine.finalize_object()
-        return CompiledCode(engine, symbols)
+        arena = _arenas.get(target)
+        if arena is None or not arena.takes(shared):
+            arena = _arenas[target] = _Arena(target)
+        arena.load(objects, shared)
+        return CompiledCode(arena, symbols)

@@ -1,7 +1,9 @@
 """Compile a validated module to an LLVM IR module.
 
 The IR module exports one symbol, with the wasm calling convention:
-``instantiate(vmctx)``, the module's whole instantiation work as compiled code.  It
+``instantiate_N(vmctx)`` (N different for each module compiled in the process, whose
+code may share an execution engine: see ``jit.py``), the module's whole instantiation
+work as compiled code.  It
 first has the store runtime's ``rt_instantiate`` (``setup.py``) allocate the records
 of the defined functions, tables, memory and tags and the defined globals' cells (one
 block, see :class:`OwnedBlock`), described by a constant :class:`ModuleShape
@@ -18,6 +20,7 @@ records ``instantiate`` fills in, so LLVM may inline and specialise freely.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +42,7 @@ from .callconv import WASM_CC, Signature, signature
 from .types import I64T, NULL, PTR, callable_pointer, declare, field_ptr, i32, i64
 
 INSTANTIATE = "instantiate"
+_compiled = itertools.count()
 _NO_TABLE_MAX = 0xFFFF_FFFF
 ROOT_ADD = ir.FunctionType(ir.VoidType(), [PTR, I64T, PTR])
 """``void root_add(StoreState*, i64 kind, void* address)``."""
@@ -175,6 +179,7 @@ class ModuleCompiler:
         self.target = target
         self.options = options
         self.ir_module = irtext.Module(name="wasm")
+        self.instantiate_symbol = f"{INSTANTIATE}_{next(_compiled)}"
         self.ir_module.triple = target.triple
         self.ir_module.data_layout = target.data_layout
         self.func_types: list[FuncType] = module.func_types()
@@ -220,7 +225,7 @@ class ModuleCompiler:
     # -- instantiation -----------------------------------------------------------------
 
     def emit_instantiate(self) -> None:
-        fn = Function(self.ir_module, self.signature(FuncType((), ())).function_type, INSTANTIATE)
+        fn = Function(self.ir_module, self.signature(FuncType((), ())).function_type, self.instantiate_symbol)
         fn.calling_convention = WASM_CC
         _Initializer(self, fn).run()
 

@@ -268,15 +268,16 @@ class TrampolineObjects:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._batches: OrderedDict[int, tuple[bytes, list[str]]] = OrderedDict()
+        self._batches: OrderedDict[int, tuple[bytes, frozenset[str]]] = OrderedDict()
         self._batch_of: dict[str, int] = {}
         self._size = 0
         self._count = 0
         self._lock = threading.Lock()
 
-    def objects(self, wanted: dict[str, FuncType]) -> list[bytes]:
+    def objects(self, wanted: dict[str, FuncType]) -> list[tuple[bytes, frozenset[str]]]:
         """Object files that define every trampoline of ``wanted`` (by symbol, as
-        :func:`entry_symbol` and :func:`host_symbol` name them)."""
+        :func:`entry_symbol` and :func:`host_symbol` name them), each with the symbols it
+        defines."""
         with self._lock:
             missing = {symbol: ft for symbol, ft in wanted.items() if symbol not in self._batch_of}
             if missing:
@@ -284,7 +285,7 @@ class TrampolineObjects:
             batches = list(dict.fromkeys(self._batch_of[symbol] for symbol in wanted))
             for batch in batches:
                 self._batches.move_to_end(batch)
-            found = [self._batches[batch][0] for batch in batches]
+            found = [self._batches[batch] for batch in batches]
             while self._size > self.CAPACITY and len(self._batches) > len(batches):
                 _, (code, symbols) = self._batches.popitem(last=False)
                 self._size -= len(code)
@@ -299,7 +300,7 @@ class TrampolineObjects:
         ref.verify()
         code = jit.emit_object(ref, self.target, 0)
         self._count += 1
-        self._batches[self._count] = code, list(wanted)
+        self._batches[self._count] = code, frozenset(wanted)
         self._size += len(code)
         for symbol in wanted:
             self._batch_of[symbol] = self._count

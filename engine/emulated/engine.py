@@ -20,7 +20,7 @@ taken from the server's stack (:func:`server_stack_floor`), not from Python's th
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..compile import helpers, jit
@@ -78,8 +78,9 @@ def emulated_engine(base: type, emulator: Emulator) -> type:
             self.emulator = emulator
             self._server: TargetProcess | None = None
 
-        def load_code(self, objects: list[bytes], symbols: list[str]) -> RemoteCode:
-            return emulator.load(objects, symbols)
+        def load_code(self, objects: list[bytes], symbols: list[str],
+                      shared: Sequence[tuple[bytes, frozenset[str]]] = ()) -> RemoteCode:
+            return emulator.load([*objects, *(obj for obj, _ in shared)], symbols)
 
         def store_runtime(self) -> RemoteStoreRuntime:
             with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -87,7 +87,8 @@ def loaded_trampoline(code: jit.CompiledCode, symbol: str) -> Trampoline:
 
 
 class _StoreRuntime:
-    """The loaded code every store of an engine calls: the exception-object runtime
+    """The loaded code every store calls, one per target for the process (it keeps no
+    state: that is the store's): the exception-object runtime
     (``engine/compile/collector.py``), the memory and table helpers
     (``engine/compile/helpers.py``), through which Python creates and grows memories
     and tables with the same code as wasm, and the instance set-up every module shares
@@ -112,6 +113,18 @@ class _StoreRuntime:
                                            ctypes.c_void_p, ctypes.c_uint32)(self.code[helpers.TABLE_GROW])
         self.table_fill = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p,
                                            ctypes.c_uint32)(self.code[helpers.TABLE_FILL])
+
+
+_store_runtimes: dict[Target, _StoreRuntime] = {}
+_store_runtimes_lock = threading.Lock()
+
+
+def _store_runtime(target: Target) -> _StoreRuntime:
+    with _store_runtimes_lock:
+        found = _store_runtimes.get(target)
+        if found is None:
+            found = _store_runtimes[target] = on_large_stack(lambda: _StoreRuntime(target))
+        return found
 
 
 class Engine:
@@ -144,7 +157,7 @@ class Engine:
     def store_runtime(self) -> _StoreRuntime:
         with self._lock:
             if self._store_runtime is None:
-                self._store_runtime = on_large_stack(lambda: _StoreRuntime(self.target))
+                self._store_runtime = _store_runtime(self.target)
             return self._store_runtime
 
     def type_id(self, ft: FuncType) -> int:
@@ -172,17 +185,19 @@ class Engine:
             found = self._trampolines.get(symbol) or self._lent.get(symbol)
             if found is None:
                 symbols = pair(ft)
-                code = on_large_stack(lambda: self.load_code(trampoline_objects(self.target).objects(symbols),
-                                                             list(symbols)))
+                code = on_large_stack(lambda: self.load_code(
+                    [], list(symbols), trampoline_objects(self.target).objects(symbols)))
                 for name in symbols:
                     self._trampolines[name] = loaded_trampoline(code, name)
                 found = self._trampolines[symbol]
             return found
 
-    def load_code(self, objects: list[bytes], symbols: list[str]) -> jit.CompiledCode:
+    def load_code(self, objects: list[bytes], symbols: list[str],
+                  shared: Sequence[tuple[bytes, frozenset[str]]] = ()) -> jit.CompiledCode:
         """Load object files for the engine's target where the engine runs code (this
-        process) as one piece of code; the addresses of ``symbols``."""
-        return jit.load(objects, self.target, symbols)
+        process) as one piece of code, the addresses of ``symbols``: ``objects`` of its
+        own and ``shared`` ones (see :func:`~engine.compile.jit.load`)."""
+        return jit.load(objects, self.target, symbols, shared)
 
     def unloaded(self, symbols: Iterable[str]) -> list[str]:
         """Those of the trampoline ``symbols`` the engine does not keep loaded (in order,

@@ -10,7 +10,7 @@ import wasmtime
 from ..binary.decode import decode_module
 from ..compile import jit
 from ..compile import setup
-from ..compile.module import INSTANTIATE, ModuleCompiler
+from ..compile.module import ModuleCompiler
 from ..compile.trampolines import module_trampolines, trampoline_objects
 from ..errors import TextError
 from ..syntax import module as syntax
@@ -65,7 +65,9 @@ class Module:
         self.engine = engine
         self.syntax = self._load(wasm)
         target, opt_level = engine.target, engine.options.opt_level
-        ir_module = ModuleCompiler(self.syntax, target, engine.options).compile()
+        compiler = ModuleCompiler(self.syntax, target, engine.options)
+        ir_module = compiler.compile()
+        instantiate = compiler.instantiate_symbol
         # The trampolines this module's users need and the engine lacks come along in
         # the same code, not in code of their own per signature.
         wanted = module_trampolines(self.syntax)
@@ -74,14 +76,14 @@ class Module:
         def build() -> jit.CompiledCode:
             # ``instantiate`` runs once per instance: not worth optimising (the wasm
             # functions it calls are).
-            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, cold=[INSTANTIATE]),
+            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, cold=[instantiate]),
                                    target, opt_level)
             trampolines = trampoline_objects(target).objects({symbol: wanted[symbol] for symbol in carried})
-            return engine.load_code([code, *trampolines], [INSTANTIATE, *carried])
+            return engine.load_code([code], [instantiate, *carried], trampolines)
 
         self._code = on_large_stack(build)
         self.trampolines = engine.lend(self._code, carried)
-        self.instantiate_code = self._code[INSTANTIATE]
+        self.instantiate_code = self._code[instantiate]
         self.release = native.RELEASE(engine.store_runtime().code[setup.RELEASE])
         """Free what instantiating this module allocated in an instance context (the
         store runtime's ``rt_release``, which reads this module's shape: the caller
