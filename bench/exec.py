@@ -1,24 +1,31 @@
-"""Steady-state execution speed of exnfuzz's JIT beside wasmtime, on compute kernels.
+"""Steady-state execution speed of exnfuzz's JIT beside wasmtime and native code, on
+compute kernels.
 
     python bench/exec.py [--quick] [--opt-level N] [KERNEL ...]
 
 Each kernel in ``bench/kernels/*.wat`` exports ``run(size: i32) -> i64``, a checksum
 of its work.  The same binary is compiled by exnfuzz (``engine.runtime`` at
 ``--opt-level``) and by wasmtime (:func:`oracles.wasmtime_config.reference_engine`,
-Cranelift at its default ``speed`` level); both must return the same checksum, or
-the benchmark stops.  After one warm-up call, the two engines' timed calls alternate
-so that noise from other processes hits both alike; sizes are chosen so that one
-wasmtime call takes some 0.2 s or more, which makes the per-call FFI cost
-negligible.  ``ratio`` is exnfuzz's best time over wasmtime's (below 1: exnfuzz is
-faster); compile times are the best of a few compilations of the binary
-(exnfuzz: decode, validate, generate IR, optimise, load; wasmtime: ``Module``).
+Cranelift at its default ``speed`` level), and the same kernel written in C
+(``bench/kernels/native.c``) is built with ``gcc -O2`` -- the physical limit; all
+three must return the same checksum, or the benchmark stops.  After one warm-up call,
+the timed calls alternate so that noise from other processes hits all alike; sizes are
+chosen so that one wasmtime call takes some 0.2 s or more, which makes the per-call
+FFI cost negligible.  ``vs wasmtime`` is exnfuzz's best time over wasmtime's (below 1:
+exnfuzz is faster), ``vs native`` over the C build's; compile times are the best of a
+few compilations of the binary (exnfuzz: decode, validate, generate IR, optimise,
+load; wasmtime: ``Module``).  Without ``gcc`` the native column is left out.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
 import math
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +64,32 @@ KERNELS = (
 Run = Callable[[int], int]
 
 
+def native_kernels() -> ctypes.CDLL | None:
+    """``native.c`` built with ``gcc -O2`` and loaded, or None without gcc."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="exnfuzz-native-") as scratch:
+        out = Path(scratch) / "kernels.so"
+        # No contraction into fused multiply-adds: matmul's checksum is exact IEEE doubles.
+        subprocess.run([gcc, "-O2", "-ffp-contract=off", "-fPIC", "-shared", "-o", str(out),
+                        str(KERNELS_DIR / "native.c")], check=True)
+        return ctypes.CDLL(str(out))      # mapped now: the file may go
+
+
+def native_run(library: ctypes.CDLL, kernel: "Kernel") -> Run:
+    function = getattr(library, kernel.name)
+    function.restype, function.argtypes = ctypes.c_int64, [ctypes.c_uint32]   # i64, as the engines return it
+    return function
+
+
 @dataclass
 class Result:
     kernel: Kernel
     size: int
     ours: list[float]
     theirs: list[float]
+    native: list[float]
     ours_compile: float
     theirs_compile: float
 
@@ -73,6 +100,10 @@ class Result:
     @property
     def median_ratio(self) -> float:
         return statistics.median(self.ours) / statistics.median(self.theirs)
+
+    @property
+    def native_ratio(self) -> float:
+        return min(self.ours) / min(self.native)
 
 
 def wasm_of(kernel: Kernel) -> bytes:
@@ -112,17 +143,23 @@ def timed(run: Run, size: int, expected: int, who: str, kernel: Kernel) -> float
     return elapsed
 
 
-def measure(kernel: Kernel, engine: runtime.Engine, size: int, repeats: int) -> Result:
+def measure(kernel: Kernel, engine: runtime.Engine, size: int, repeats: int,
+            library: ctypes.CDLL | None) -> Result:
     wasm = wasm_of(kernel)
     ours_compile, ours = compile_ours(engine, wasm)
     theirs_compile, theirs = compile_theirs(wasm)
+    native = native_run(library, kernel) if library is not None else None
     expected = theirs(size)  # also the warm-up call
     timed(ours, size, expected, "exnfuzz", kernel)
-    ours_times, theirs_times = [], []
+    if native is not None:
+        timed(native, size, expected, "native", kernel)
+    ours_times, theirs_times, native_times = [], [], []
     for _ in range(repeats):
         ours_times.append(timed(ours, size, expected, "exnfuzz", kernel))
         theirs_times.append(timed(theirs, size, expected, "wasmtime", kernel))
-    return Result(kernel, size, ours_times, theirs_times, ours_compile, theirs_compile)
+        if native is not None:
+            native_times.append(timed(native, size, expected, "native", kernel))
+    return Result(kernel, size, ours_times, theirs_times, native_times, ours_compile, theirs_compile)
 
 
 def geomean(values: list[float]) -> float:
@@ -144,25 +181,32 @@ def main() -> None:
     repeats = args.repeats or (3 if args.quick else 7)
     kernels = [k for k in KERNELS if not args.kernels or k.name in args.kernels]
     engine = runtime.Engine(runtime.Config(opt_level=args.opt_level))
+    library = native_kernels()
 
-    header = (f"{'kernel':<10}{'size':>12}{'exnfuzz s':>11}{'wasmtime s':>12}{'ratio':>7}"
-              f"{'med ratio':>11}{'compile ms':>12}{'wasmtime ms':>13}  what")
-    print(f"exnfuzz opt_level={args.opt_level}, best of {repeats} timed calls after a warm-up")
+    header = (f"{'kernel':<10}{'size':>12}{'exnfuzz s':>11}{'wasmtime s':>12}{'native s':>10}{'vs wasmtime':>13}"
+              f"{'(median)':>10}{'vs native':>11}{'compile ms':>12}{'wasmtime ms':>13}  what")
+    print(f"exnfuzz opt_level={args.opt_level}, best of {repeats} timed calls after a warm-up; native: "
+          + ("gcc -O2" if library is not None else "no gcc, left out"))
     print(header)
     print("-" * len(header))
     results = []
     for kernel in kernels:
-        r = measure(kernel, engine, kernel.quick if args.quick else kernel.size, repeats)
+        r = measure(kernel, engine, kernel.quick if args.quick else kernel.size, repeats, library)
         results.append(r)
-        print(f"{kernel.name:<10}{r.size:>12,}{min(r.ours):>11.4f}{min(r.theirs):>12.4f}"
-              f"{r.ratio:>7.2f}{r.median_ratio:>11.2f}{r.ours_compile * 1e3:>12.1f}"
+        native = f"{min(r.native):>10.4f}" if r.native else f"{'-':>10}"
+        native_ratio = f"{r.native_ratio:>11.2f}" if r.native else f"{'-':>11}"
+        print(f"{kernel.name:<10}{r.size:>12,}{min(r.ours):>11.4f}{min(r.theirs):>12.4f}{native}"
+              f"{r.ratio:>13.2f}{r.median_ratio:>10.2f}{native_ratio}{r.ours_compile * 1e3:>12.1f}"
               f"{r.theirs_compile * 1e3:>13.1f}  {kernel.what}", flush=True)
     print("-" * len(header))
     print(f"geomean execution ratio (exnfuzz / wasmtime): {geomean([r.ratio for r in results]):.3f}"
           f"  (medians: {geomean([r.median_ratio for r in results]):.3f})")
+    if library is not None:
+        print(f"geomean execution ratio (exnfuzz / native gcc -O2): "
+              f"{geomean([r.native_ratio for r in results]):.3f}; wasmtime / native: "
+              f"{geomean([min(r.theirs) / min(r.native) for r in results]):.3f}")
     print(f"geomean compile-time ratio: "
           f"{geomean([r.ours_compile / r.theirs_compile for r in results]):.1f}")
-
 
 if __name__ == "__main__":
     main()
