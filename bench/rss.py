@@ -1,20 +1,25 @@
 """Resource hygiene: resident memory over many compile → instantiate → call cycles.
 
-    python bench/rss.py [--cycles N]
+    python bench/rss.py [--cycles N] [--generated]
 
 Each cycle compiles a fresh module (code differs per cycle, so nothing is cached),
 instantiates it in a fresh store with a memory, a table and a host import, calls it,
-and drops everything.  Compiled code (ORC resource trackers), instance memory and
+and drops everything.  Compiled code (its execution engines), instance memory and
 store state must be released: the report shows resident memory after a warm-up and
-at the end, and the growth per thousand cycles.
+at the end, and the growth per thousand cycles.  With ``--generated`` each cycle is
+instead one generated case of the main fuzz target, run on both engines and compared
+(``fuzz_targets.exceptions.check_input``): everything a fuzzing campaign keeps --
+compiled modules, trampolines, caches -- must stay bounded.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,20 +53,37 @@ def cycle(engine: Engine, k: int) -> None:
     assert result == 1 + k + k + 1, result
 
 
+def generated_cycles() -> Callable[[int], None]:
+    """A cycle that runs the ``k``-th of a seeded stream of generated cases."""
+    import random
+    from fuzz_targets import exceptions as target
+
+    rng = random.Random(1)
+
+    def cycle(k: int) -> None:
+        target.check_input(bytes(rng.randrange(256) for _ in range(rng.choice((512, 1024, 2048, 4096)))))
+    return cycle
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=10_000)
     parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--generated", action="store_true", help="cycles of generated fuzz cases")
     args = parser.parse_args()
-    engine = Engine()
+    if args.generated:
+        run = generated_cycles()
+    else:
+        engine = Engine()
+        run = functools.partial(cycle, engine)
     for k in range(args.warmup):
-        cycle(engine, k)
+        run(k)
     gc.collect()
     start, t0 = rss_mib(), time.perf_counter()
     print(f"after {args.warmup} warm-up cycles: {start:.1f} MiB")
     step = max(args.cycles // 10, 1)
     for k in range(args.cycles):
-        cycle(engine, args.warmup + k)
+        run(args.warmup + k)
         if (k + 1) % step == 0:
             gc.collect()
             print(f"{k + 1:6d} cycles: {rss_mib():.1f} MiB", flush=True)
