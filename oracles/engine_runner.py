@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from types import ModuleType
@@ -75,6 +76,8 @@ class CompiledModules:
         self._modules: OrderedDict[tuple, Any] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.seconds = 0.0
+        """Time spent compiling (decoding, validating, translating, generating code)."""
 
     def get(self, engine: Any, home: object, data: bytes, compile: Callable[[], Any]) -> Any:
         """The module of ``data`` compiled by ``engine`` into ``home``, by ``compile()``
@@ -85,7 +88,9 @@ class CompiledModules:
             self.hits += 1
             self._modules.move_to_end(key)
             return module
+        start = time.perf_counter()
         module = compile()
+        self.seconds += time.perf_counter() - start
         self.misses += 1
         self._modules[key] = module
         if len(self._modules) > self.capacity:
