@@ -23,9 +23,10 @@ whole ``i64`` values, converted as values: a narrower load or store would touch 
 half of a slot only on little-endian targets and leave the other half stale.
 
 Compiled into each module, a generated module's six trampolines on average made a
-quarter of its code generation (1.6 ms of 6.7).  Loading an object file instead costs
-some 15 us, and a fuzzing campaign meets the same signatures again and again: a
-module needs 6.4 trampolines, of which 1.8 are new once a thousand modules have run.
+quarter of its code generation (1.6 ms of 6.7), and a fuzzing campaign meets the same
+signatures again and again: a module needs 6.4 trampolines, of which 1.8 are new once
+a thousand modules have run.  So each is compiled once (:class:`TrampolineObjects`)
+and its object file loaded wherever it is needed again.
 """
 from __future__ import annotations
 
@@ -256,54 +257,70 @@ def pair(ft: FuncType) -> dict[str, FuncType]:
 class TrampolineObjects:
     """Object code of trampolines for one target, compiled once and kept by symbol.
 
-    The rules: trampolines are compiled in batches -- all those one request asks for
-    that no batch holds -- each batch one object file generated at ``opt_level`` 0
-    (trampolines run once per call from Python and are never optimised); a symbol is in
-    one batch at most, so the object files of one request never define a symbol twice;
-    once the batches hold more than :data:`CAPACITY` bytes, the least recently asked
-    for go, whole."""
+    The rules: each trampoline is compiled the first time it is asked for, into the
+    object file of the module that asks (``engine/runtime/module.py``: no object file,
+    no code generation of its own) or, asked for alone, into one of a batch generated at
+    ``opt_level`` 0 (trampolines run once per call from Python and are never
+    optimised); that object file then *provides* the trampoline to everything loaded
+    later, each object file with every symbol it defines; a symbol is provided by one
+    object file at most, so the object files of one request never define a symbol
+    twice; once the object files kept hold more than :data:`CAPACITY` bytes, the least
+    recently asked for go, whole."""
 
-    CAPACITY = 4 << 20
-    """Bytes of object code kept (some 4,000 trampolines)."""
+    CAPACITY = 8 << 20
+    """Bytes of object code kept (some 400 module objects, or 8,000 trampolines)."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._batches: OrderedDict[int, tuple[bytes, frozenset[str]]] = OrderedDict()
-        self._batch_of: dict[str, int] = {}
+        self._provided: OrderedDict[int, tuple[bytes, frozenset[str]]] = OrderedDict()
+        self._provider: dict[str, int] = {}
         self._size = 0
         self._count = 0
         self._lock = threading.Lock()
 
-    def objects(self, wanted: dict[str, FuncType]) -> list[tuple[bytes, frozenset[str]]]:
-        """Object files that define every trampoline of ``wanted`` (by symbol, as
+    def objects(self, wanted: dict[str, FuncType]) -> tuple[list[tuple[bytes, frozenset[str]]],
+                                                             dict[str, FuncType]]:
+        """The object files that provide trampolines of ``wanted`` (by symbol, as
         :func:`entry_symbol` and :func:`host_symbol` name them), each with the symbols it
-        defines."""
+        defines; and the trampolines none provides, for the caller to compile and
+        :meth:`provide`."""
         with self._lock:
-            missing = {symbol: ft for symbol, ft in wanted.items() if symbol not in self._batch_of}
-            if missing:
-                self._compile(missing)
-            batches = list(dict.fromkeys(self._batch_of[symbol] for symbol in wanted))
-            for batch in batches:
-                self._batches.move_to_end(batch)
-            found = [self._batches[batch] for batch in batches]
-            while self._size > self.CAPACITY and len(self._batches) > len(batches):
-                _, (code, symbols) = self._batches.popitem(last=False)
+            missing = {symbol: ft for symbol, ft in wanted.items() if symbol not in self._provider}
+            kept = list(dict.fromkeys(self._provider[symbol] for symbol in wanted if symbol not in missing))
+            for index in kept:
+                self._provided.move_to_end(index)
+            found = [self._provided[index] for index in kept]
+            while self._size > self.CAPACITY and len(self._provided) > len(kept):
+                _, (code, symbols) = self._provided.popitem(last=False)
                 self._size -= len(code)
                 for symbol in symbols:
-                    del self._batch_of[symbol]
-            return found
+                    if symbol in self._provider:
+                        del self._provider[symbol]
+            return found, missing
 
-    def _compile(self, wanted: dict[str, FuncType]) -> None:
+    def provide(self, code: bytes, symbols: frozenset[str]) -> None:
+        """Keep the object file ``code``, which defines ``symbols``, as the provider of
+        the trampolines among them that none provides yet."""
+        with self._lock:
+            self._count += 1
+            self._provided[self._count] = code, symbols
+            self._size += len(code)
+            for symbol in symbols:
+                self._provider.setdefault(symbol, self._count)
+
+    def compile(self, wanted: dict[str, FuncType]) -> list[tuple[bytes, frozenset[str]]]:
+        """Object files providing every trampoline of ``wanted``, the missing ones
+        compiled as one batch."""
+        found, missing = self.objects(wanted)
+        if not missing:
+            return found
         module = irtext.Module(name="trampolines")
         module.triple, module.data_layout = self.target.triple, self.target.data_layout
-        ref = llvm.parse_assembly(str(module) + trampolines_text(module, wanted, self.target))
+        ref = llvm.parse_assembly(str(module) + trampolines_text(module, missing, self.target))
         ref.verify()
-        code = jit.emit_object(ref, self.target, 0)
-        self._count += 1
-        self._batches[self._count] = code, frozenset(wanted)
-        self._size += len(code)
-        for symbol in wanted:
-            self._batch_of[symbol] = self._count
+        batch = jit.emit_object(ref, self.target, 0), frozenset(missing)
+        self.provide(*batch)
+        return [*found, batch]
 
 
 _objects: dict[tuple[Target, frozenset[str]], TrampolineObjects] = {}

@@ -186,7 +186,7 @@ class Engine:
             if found is None:
                 symbols = pair(ft)
                 code = on_large_stack(lambda: self.load_code(
-                    [], list(symbols), trampoline_objects(self.target).objects(symbols)))
+                    [], list(symbols), trampoline_objects(self.target).compile(symbols)))
                 for name in symbols:
                     self._trampolines[name] = loaded_trampoline(code, name)
                 found = self._trampolines[symbol]

@@ -11,7 +11,7 @@ from ..binary.decode import decode_module
 from ..compile import jit
 from ..compile import setup
 from ..compile.module import ModuleCompiler
-from ..compile.trampolines import module_trampolines, trampoline_objects
+from ..compile.trampolines import module_trampolines, trampoline_objects, trampolines_text
 from ..errors import TextError
 from ..syntax import module as syntax
 from ..syntax.types import ExternKind, FuncType, GlobalType, MemType, TableType, TagType
@@ -74,12 +74,19 @@ class Module:
         carried = engine.unloaded(wanted)
 
         def build() -> jit.CompiledCode:
-            # ``instantiate`` runs once per instance: not worth optimising (the wasm
-            # functions it calls are).
-            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, cold=[instantiate]),
-                                   target, opt_level)
-            trampolines = trampoline_objects(target).objects({symbol: wanted[symbol] for symbol in carried})
-            return engine.load_code([code], [instantiate, *carried], trampolines)
+            objects = trampoline_objects(target)
+            found, missing = objects.objects({symbol: wanted[symbol] for symbol in carried})
+            # Trampolines no code has yet are compiled into this module's, which then
+            # provides them to later modules.  They and ``instantiate`` run once per call
+            # from Python or per instance: not worth optimising (the wasm functions are).
+            extra = trampolines_text(ir_module, missing, target) if missing else ""
+            code = jit.emit_object(jit.optimize(ir_module, target, opt_level, extra=extra,
+                                                cold=[instantiate, *missing]), target, opt_level)
+            if not missing:
+                return engine.load_code([code], [instantiate, *carried], found)
+            provided = frozenset([instantiate, *missing])
+            objects.provide(code, provided)
+            return engine.load_code([], [instantiate, *carried], [(code, provided), *found])
 
         self._code = on_large_stack(build)
         self.trampolines = engine.lend(self._code, carried)
