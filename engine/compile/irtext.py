@@ -80,7 +80,8 @@ class Instruction(Value):
     __slots__ = ("_lines", "_index")
 
     def __init__(self, type: ir.Type, ref: str, lines: list, index: int) -> None:
-        super().__init__(type, ref)
+        self.type = type
+        self.ref = ref
         self._lines = lines
         self._index = index
 
@@ -335,6 +336,7 @@ class IRBuilder:
     def position_at_end(self, block: Block) -> None:
         self._block = block
         self._lines = block.lines
+        self._function = block.function
 
     @contextmanager
     def goto_block(self, block: Block) -> Iterator[None]:
@@ -362,7 +364,7 @@ class IRBuilder:
     # -- writing -------------------------------------------------------------------
 
     def _value(self, type: ir.Type, text: str) -> Instruction:
-        fn = self._block.function
+        fn = self._function
         ref = f"%v{fn.names}"
         fn.names += 1
         fn.size += 1
@@ -371,7 +373,7 @@ class IRBuilder:
         return Instruction(type, ref, lines, len(lines) - 1)
 
     def _statement(self, text: str) -> Instruction:
-        self._block.function.size += 1
+        self._function.size += 1
         lines = self._lines
         lines.append(text)
         return Instruction(VOID, "", lines, len(lines) - 1)
