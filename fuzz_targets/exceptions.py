@@ -80,16 +80,22 @@ import atheris
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+INSTRUMENTED = "engine,oracles,generators"
+"""The packages whose code is instrumented for coverage, unless ``EXNFUZZ_INSTRUMENT``
+names others (comma-separated; empty: none)."""
+
 if __name__ == "__main__":
     # Instrument before anything imports these, so libFuzzer sees their branches.
     # atheris reports each module it instruments; one line says as much.
+    packages = [p for p in os.environ.get("EXNFUZZ_INSTRUMENT", INSTRUMENTED).split(",") if p]
     log = io.StringIO()
-    with contextlib.redirect_stderr(log), atheris.instrument_imports(include=["engine", "oracles", "generators"]):
+    hook = atheris.instrument_imports(include=packages) if packages else contextlib.nullcontext()
+    with contextlib.redirect_stderr(log), hook:
         import engine.runtime  # noqa: F401
         import generators  # noqa: F401
         import oracles.differential  # noqa: F401
-    print(f"INFO: instrumented {log.getvalue().count('INFO: Instrumenting ')} modules of engine, oracles, "
-          "generators", file=sys.stderr)
+    print(f"INFO: instrumented {log.getvalue().count('INFO: Instrumenting ')} modules of "
+          f"{', '.join(packages) or 'no package'}", file=sys.stderr)
 
 from engine.compile import faults  # noqa: E402
 from engine.emulated import TargetCrashed  # noqa: E402
