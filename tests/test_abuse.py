@@ -318,6 +318,30 @@ def test_memory_grows_lazily_and_tables_grow_within_the_limits() -> None:
         "rss_still_small": "True"}
 
 
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_code_loads_anywhere_among_live_memories(opt_level: int) -> None:
+    """Each live linear memory reserves 8 GiB of address space, and MCJIT maps a
+    module's code and its constants separately as it loads them.  With the small code
+    model a function's 32-bit reference to its constants overflowed once live memories
+    pushed the two mappings apart: RuntimeDyld's assertion aborted the process after a
+    few hundred modules."""
+    lines = run_child("""
+        ENGINE = Engine(Config(opt_level=OPT_LEVEL))
+        live, wrong = [], 0
+        for i in range(600):
+            helpers = "".join(f"(func (param f64) (result f64) local.get 0 f64.const {j}.5 f64.div)"
+                              for j in range(i % 40))
+            wat = (f'(module (memory 1) (func (export "f") (param f64) (result f64) local.get 0 '
+                   f'f64.const {i}.125 f64.mul f64.const 3.25 f64.add) {helpers})')
+            store = Store(ENGINE)
+            result = instance(store, wat)["f"](store, 2.0)
+            wrong += result != 2.0 * (i + 0.125) + 3.25
+            live.append(store)
+        print("modules", len(live), "wrong", wrong)
+    """, OPT_LEVEL=opt_level)
+    assert lines == ["modules 600 wrong 0"]
+
 def test_store_limits_as_wasmtime_has_them() -> None:
     seen = outcomes("""
         store = Store(ENGINE)

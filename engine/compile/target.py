@@ -72,9 +72,19 @@ class Target:
         """A machine of its own (an execution engine takes ownership of one) generating
         code at ``opt_level``."""
         _init_llvm()
-        # PIC and the default code model keep the code position-independent for MCJIT.
-        return llvm.Target.from_triple(self.triple).create_target_machine(
-            cpu=self.cpu, features=self.features, opt=opt_level, reloc="pic", codemodel="default")
+        target = llvm.Target.from_triple(self.triple)
+        if self.is_host:
+            # Loaded by MCJIT in this process: LLVM's own choice for a JIT (on x86-64,
+            # absolute addresses and the large code model), which needs no section near
+            # another.  MCJIT places an object's code and constants in separate
+            # mappings made as it goes, between linear-memory reservations of
+            # gigabytes; the small code model's 32-bit references between them
+            # overflowed, which aborts the process (tests/test_abuse.py).
+            return target.create_target_machine(cpu=self.cpu, features=self.features, opt=opt_level,
+                                                reloc="default", codemodel="jitdefault", jit=True)
+        # Linked into a shared object by the target's own ld (engine/emulated).
+        return target.create_target_machine(cpu=self.cpu, features=self.features, opt=opt_level,
+                                            reloc="pic", codemodel="default")
 
     @cached_property
     def data_layout(self) -> str:
