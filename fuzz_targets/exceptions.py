@@ -264,18 +264,25 @@ REDUCE = "EXNFUZZ_REDUCE"
 """Environment variable: seconds to spend reducing each finding (unset: no reduction)."""
 
 
-def keep_finding(case: Case, data: bytes) -> Path:
-    """Write a finding's case file beside libFuzzer's artifact (and its reduced form
-    when ``EXNFUZZ_REDUCE`` says so); the case file's path."""
+def keep_finding(case: Case, data: bytes, executors: str | None = None) -> Path:
+    """Write a finding's case file beside libFuzzer's artifact (and its reduced form,
+    on ``executors`` -- default: the pair -- when ``EXNFUZZ_REDUCE`` says so); the case
+    file's path."""
     path = save(case, artifact_prefix(sys.argv) / f"crash-{hashlib.sha1(data).hexdigest()}.case.json")
     seconds = os.environ.get(REDUCE)
     if seconds:
         # A child process: the reducer runs candidates that may crash, with the same
         # planted faults (the environment is inherited).
+        on = ["--executors", executors] if executors else []
         subprocess.run([sys.executable, "-m", "oracles", "reduce", str(path), "--quiet", "--time-limit", seconds,
-                        "--out", str(path.with_name(path.name.replace(".case.json", ".min.json")))],
+                        *on, "--out", str(min_path(path))],
                        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     return path
+
+
+def min_path(path: Path) -> Path:
+    """Where a finding's reduced case goes."""
+    return path.with_name(path.name.replace(".case.json", ".min.json"))
 
 
 def check_emulated(result: Differential, target: str) -> Differential:
@@ -292,16 +299,23 @@ def check_emulated(result: Differential, target: str) -> Differential:
 
 
 def diverged(data: bytes, result: Differential) -> None:
-    """Keep the case of a divergence beside libFuzzer's artifacts and stop; a divergence
-    among wasmtime's own executors that ours sides with is a suspected wasmtime bug,
-    reported with the command that shows it with wasmtime alone."""
-    path = keep_finding(result.case, data)
-    suspect = ""
+    """Keep the case of a divergence beside libFuzzer's artifacts (reduced on the
+    executors that showed it, with ``EXNFUZZ_REDUCE``) and stop; a divergence among
+    wasmtime's own executors that ours sides with is a suspected wasmtime bug, reduced
+    on wasmtime's executors alone and reported with the commands that show it there."""
     judgement = result.judgement
+    ran = None if judgement is None else ",".join(result.outcomes)
+    alone = ""
     if judgement is not None and judgement.suspect == "wasmtime":
-        alone = ",".join(n for g in judgement.groups for n in g if executors.EXECUTORS[n].engine == "wasmtime")
+        alone = ran = ",".join(n for g in judgement.groups for n in g if executors.EXECUTORS[n].engine == "wasmtime")
+    path = keep_finding(result.case, data, ran)
+    suspect = ""
+    if alone:
+        reduced = min_path(path)
         suspect = (f"SUSPECTED WASMTIME BUG: {', '.join(judgement.odd)} against the others, exnfuzz siding with "
-                   f"the majority; with wasmtime alone: python -m oracles run {path} --executors {alone}\n")
+                   f"the majority; with wasmtime alone: python -m oracles run {path} --executors {alone}\n"
+                   + (f"reduced: {reduced}\n" if reduced.exists() else
+                      f"reduce: python -m oracles reduce {path} --executors {alone} --out {reduced}\n"))
     raise Divergence(f"{suspect}{result.verdict}\n\n{report.full(result)}\ncase file: {path}")
 
 

@@ -463,10 +463,11 @@ def original(worker: Worker, path: Path, target: str) -> tuple[Case, Report]:
     return case, worker.run(case_request(case))
 
 
-def main(finding: str, out: str, time_limit: float, target: str, verbose: bool) -> int:
+def main(finding: str, out: str, time_limit: float, target: str, verbose: bool,
+         executors: str | None = None) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
-    with Worker() as worker:
+    with Worker(executors=executors) as worker:
         try:
             case, report = original(worker, Path(finding), target)
         except CaseError as e:

@@ -71,12 +71,12 @@ def failure_line(entry: Entry, report: Report, expected: str = "") -> str:
 
 
 def replay(paths: Iterable[str | Path], default_target: str = "exceptions", verbose: bool = False,
-           out=print) -> tuple[int, int]:
-    """Replay every entry under ``paths``, printing failures and the ``N passed, M
-    failed`` line; returns (passed, failed)."""
+           out=print, executors: str | None = None) -> tuple[int, int]:
+    """Replay every entry under ``paths`` (on ``executors``, see :class:`Worker`),
+    printing failures and the ``N passed, M failed`` line; returns (passed, failed)."""
     passed = failed = 0
     start = time.monotonic()
-    with Worker() as worker:
+    with Worker(executors=executors) as worker:
         for entry in entries(paths, default_target):
             ok, report = replay_one(worker, entry)
             if ok:

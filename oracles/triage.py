@@ -63,12 +63,13 @@ def _case(entry: Entry) -> Case | None:
     return generate_case(Choices.from_data(entry.path.read_bytes()))
 
 
-def triage(dirs: Iterable[str | Path], target: str = "exceptions") -> tuple[list[Group], list[Path]]:
+def triage(dirs: Iterable[str | Path], target: str = "exceptions",
+           executors: str | None = None) -> tuple[list[Group], list[Path]]:
     """The findings under ``dirs`` grouped by signature (most findings first), and the
-    files that are not findings."""
+    files that are not findings (on ``executors``, see :class:`Worker`)."""
     groups: dict[Signature, Group] = {}
     others: list[Path] = []
-    with Worker() as worker:
+    with Worker(executors=executors) as worker:
         for entry in _findings_entries(dirs, target):
             try:
                 case = _case(entry)
@@ -99,8 +100,8 @@ def table(groups: list[Group]) -> str:
     return "\n".join(f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)
 
 
-def main(dirs: list[str], target: str) -> int:
-    groups, others = triage(dirs, target)
+def main(dirs: list[str], target: str, executors: str | None = None) -> int:
+    groups, others = triage(dirs, target, executors)
     print(table(groups))
     count = sum(len(g.findings) for g in groups)
     print(f"{count} findings, {len(groups)} signatures; {len(others)} files are not findings here")

@@ -47,11 +47,14 @@ its portable interpreter (``Config.target = "pulley64"``): independent code path
 exceptions included."""
 
 
-def make_engine(max_wasm_stack: int, strategy: str = "speed") -> wasmtime.Engine:
+def make_engine(max_wasm_stack: int, strategy: str = "speed", canonical_nans: bool = False) -> wasmtime.Engine:
     """A new wasmtime engine: the reference feature set, epoch interruption,
     ``max_wasm_stack`` bytes of wasm stack, the executor ``strategy`` (see
     :data:`STRATEGIES`), and compilation on the calling thread (as our engine's), so a
-    case uses one core and ``-fork``/``-jobs`` scale by process."""
+    case uses one core and ``-fork``/``-jobs`` scale by process.  ``canonical_nans``:
+    every float operation's NaN result is the canonical NaN (Cranelift's NaN
+    canonicalization, as wasmtime's own differential fuzzing runs), which takes away the
+    only freedom the spec leaves executors in float results."""
     config = wasmtime.Config()
     for name in ENABLED:
         setattr(config, name, True)
@@ -60,6 +63,7 @@ def make_engine(max_wasm_stack: int, strategy: str = "speed") -> wasmtime.Engine
     config.epoch_interruption = True
     config.max_wasm_stack = max_wasm_stack
     config.parallel_compilation = False
+    config.cranelift_nan_canonicalization = canonical_nans
     if strategy == "pulley":
         config.target = "pulley64"
     else:
@@ -69,16 +73,17 @@ def make_engine(max_wasm_stack: int, strategy: str = "speed") -> wasmtime.Engine
 
 class WasmtimeRunner(Session):
     """The case on wasmtime: a fresh engine and store per case, executing by
-    ``strategy`` (see :data:`STRATEGIES`)."""
+    ``strategy`` (see :data:`STRATEGIES`), with NaN canonicalization if
+    ``canonical_nans`` (see :func:`make_engine`)."""
 
     name = "wasmtime"
     trap_type = capi.WasmTrap
 
-    def __init__(self, case: Case, strategy: str = "speed") -> None:
+    def __init__(self, case: Case, strategy: str = "speed", canonical_nans: bool = False) -> None:
         super().__init__(case)
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown wasmtime strategy {strategy!r}; known: {STRATEGIES}")
-        self.engine = make_engine(case.config.max_wasm_stack, strategy)
+        self.engine = make_engine(case.config.max_wasm_stack, strategy, canonical_nans)
         self.store = wasmtime.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[str, wasmtime.Tag] = {}

@@ -10,7 +10,11 @@ milliseconds where a fresh interpreter costs a second, and each run starts from 
 heap, so a use-after-free crashes the same way every time it is run.
 
 A request is a case (:class:`~oracles.case.Case`) or a raw input of a fuzz target
-(``exceptions``: the generator's decisions; ``decode``: a module or its mutations).
+(``exceptions``: the generator's decisions; ``decode``: a module or its mutations).  A
+case runs on the default pair (exnfuzz against wasmtime, :func:`oracles.differential.check`)
+or, when the worker was given ``executors``, on those, judged together
+(:func:`oracles.differential.check_executors`: a divergence of Pulley from Cranelift
+reproduces, and reduces, with ``wasmtime,wasmtime-pulley``).
 """
 from __future__ import annotations
 
@@ -75,9 +79,15 @@ class Worker:
     """A fork server in a child process (see the module's doc).  Use as a context
     manager, or :meth:`close` it."""
 
-    def __init__(self, timeout: float = 120.0, env: dict[str, str] | None = None) -> None:
+    def __init__(self, timeout: float = 120.0, env: dict[str, str] | None = None,
+                 executors: str | None = None) -> None:
         self.timeout = timeout
         """Seconds a run may take before its child is killed (a ``timeout`` report)."""
+        if executors is not None:
+            from .executors import named
+            named(executors)   # unknown names fail here, not in every child
+        self.executors = executors
+        """The executors every case runs on (names, or ``full``), or None: the default pair."""
         self._env = {**(os.environ if env is None else env)}
         self._env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), self._env.get("PYTHONPATH")) if p)
         self._proc: subprocess.Popen[str] | None = None
@@ -94,7 +104,7 @@ class Worker:
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(json.dumps({**request, "timeout": self.timeout}) + "\n")
+            proc.stdin.write(json.dumps({**request, "timeout": self.timeout, "executors": self.executors}) + "\n")
             proc.stdin.flush()
             line = proc.stdout.readline()
         except BrokenPipeError:
@@ -125,8 +135,9 @@ class Worker:
 def evaluate(request: dict[str, Any]) -> Report:
     """Run one request in this process (the forked child does this)."""
     from .case import Case
+    executors = request.get("executors")
     if "case" in request:
-        return _evaluate_case(Case.from_json(request["case"]))
+        return _evaluate_case(Case.from_json(request["case"]), executors)
     data = base64.b64decode(request["data"])
     if request["target"] == "decode":
         return _evaluate_decode(data)
@@ -135,16 +146,16 @@ def evaluate(request: dict[str, Any]) -> Report:
         case = generate_case(Choices.from_data(data))
     except Exception as e:
         return _error(e, "generating the case")
-    report = _evaluate_case(case)
+    report = _evaluate_case(case, executors)
     return Report(report.verdict, report.reason, report.signature, case.to_json())
 
 
-def _evaluate_case(case: Any) -> Report:
-    from .differential import check
+def _evaluate_case(case: Any, executors: str | None = None) -> Report:
+    from .differential import check, check_executors
     from .runner import RunnerError
     from .signature import of_divergence
     try:
-        result = check(case)
+        result = check(case) if executors is None else check_executors(case, executors)
     except RunnerError as e:
         return Report("invalid", f"the case cannot run as written: {e}")
     except Exception as e:

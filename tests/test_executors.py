@@ -2,18 +2,20 @@
 (oracles/judgement.py): the groups that agree, the odd one out, whose bug it looks like."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import pytest
 import wasmtime
 
-from engine.compile.faults import planted
+from engine.compile.faults import ENVIRONMENT, planted
 from oracles import executors
 from oracles.case import Case, Invoke
 from oracles.differential import check_executors
 from oracles.judgement import judge
 from oracles.outcome import Call, Exn, Num, Outcome, Returned, Thrown, Trapped
 from oracles.signature import of_divergence
+from oracles.worker import Worker, case_request
 
 WAT = """(module
   (tag $t (export "t") (param i32 i32))
@@ -82,3 +84,36 @@ def test_an_executor_runs_the_case_at_its_own_level() -> None:
     with planted("reversed_payload@O0"):
         result = check_executors(at_two, "exnfuzz,exnfuzz-O0,wasmtime")
     assert result.judgement is not None and result.judgement.odd == ("exnfuzz-O0",)
+
+
+NAN_PAYLOAD = """(module
+  (global (export "bits") (mut i64) (i64.const 0))
+  (global $x (mut f64) (f64.const {x}))
+  (func (export "f") (global.set 0 (i64.reinterpret_f64 (f64.ceil (global.get $x))))))"""
+
+
+def test_pulley_differing_only_in_nan_payloads_is_inconclusive() -> None:
+    """Reduced from the first full-set campaign: ceil of a signalling NaN is the quieted
+    operand on native code and the canonical NaN on Pulley; the spec allows both."""
+    def ceil_of(x: str) -> Case:
+        return Case(wasmtime.wat2wasm(NAN_PAYLOAD.format(x=x)), invocations=(Invoke("f", ()),))
+    result = check_executors(ceil_of("nan:0x4000000000001"), "exnfuzz,wasmtime,wasmtime-pulley")
+    assert result.verdict.kind == "inconclusive"
+    assert "NaN payloads only" in result.verdict.reason
+    assert "wasmtime-pulley alone: final state, globals differ" in result.verdict.reason
+    assert result.judgement is not None and result.judgement.suspect == ""
+    assert check_executors(ceil_of("2.5"), "exnfuzz,wasmtime,wasmtime-pulley").verdict.kind == "agree"
+
+
+def test_findings_of_any_executor_set_reproduce_in_a_worker() -> None:
+    """``replay``, ``reduce`` and ``triage --executors`` run cases through such a worker."""
+    env = {**os.environ, ENVIRONMENT: "reversed_payload@O2"}
+    with Worker(env=env, executors="exnfuzz-O0,exnfuzz-O2,wasmtime") as worker:
+        report = worker.run(case_request(case()))
+    assert report.verdict == "diverge"
+    assert report.signature is not None and report.signature.odd == "exnfuzz-O2"
+    at_zero = replace(case(), config=replace(case().config, opt_level=0))
+    with Worker(env=env) as worker:   # the default pair runs the case at its own level
+        assert worker.run(case_request(at_zero)).verdict == "agree"
+    with pytest.raises(ValueError, match="unknown executors"):
+        Worker(executors="exnfuzz,v8")
