@@ -67,6 +67,11 @@ class RunConfig:
     on exnfuzz (``Config.collect_every``) and at every host call on wasmtime
     (``Store.gc``).  Stress changes no outcome; it frees at once what a forgotten
     root leaves unprotected."""
+    canonical_nans: bool = False
+    """Every float operation whose NaN result the spec leaves open gives the canonical
+    NaN, on every engine (``Config.canonicalize_nans``, wasmtime's
+    ``cranelift_nan_canonicalization``): the judgement's second look at a divergence
+    (:mod:`oracles.differential`)."""
 
 
 @dataclass(frozen=True)

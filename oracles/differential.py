@@ -15,7 +15,7 @@ from engine.compile.target import host
 from .case import Case
 from .compare import Verdict, compare
 from .engine_runner import EngineRunner
-from .executors import PULLEY, named
+from .executors import named
 from .judgement import Judgement, judge
 from .outcome import Outcome
 from .runner import Session, run
@@ -61,7 +61,8 @@ def runner(case: Case, target: str | None = None) -> Session:
 def check(case: Case, target: str | None = None, theirs: tuple[Outcome, float] | None = None) -> Differential:
     """Run ``case`` on our engine (for ``target``, see :func:`runner`) and on wasmtime --
     unless ``theirs``, wasmtime's outcome and time, is given -- and compare (see
-    :mod:`oracles.compare`).  Raises :class:`~oracles.runner.RunnerError` when the case
+    :mod:`oracles.compare`), looking again at a divergence in NaN bits (see
+    :func:`nan_bits_only`).  Raises :class:`~oracles.runner.RunnerError` when the case
     cannot be run as written."""
     start = time.perf_counter()
     session = runner(case, target)
@@ -71,14 +72,35 @@ def check(case: Case, target: str | None = None, theirs: tuple[Outcome, float] |
         outcome = run(WasmtimeRunner(case))
         theirs = outcome, time.perf_counter() - middle
     name = session.name if target is None else f"exnfuzz/{target}"
-    return Differential(case, ours, theirs[0], compare(ours, theirs[0], (name, "wasmtime")),
-                        (middle - start, theirs[1]), session.events, name)
+    verdict = compare(ours, theirs[0], (name, "wasmtime"))
+    if verdict.kind == "diverge":
+        canonical = canonical_nans(case)
+        again = compare(run(runner(canonical, target)), run(WasmtimeRunner(canonical)))
+        verdict = nan_bits_only(verdict) if again.kind == "agree" else verdict
+    return Differential(case, ours, theirs[0], verdict, (middle - start, theirs[1]), session.events, name)
+
+
+def canonical_nans(case: Case) -> Case:
+    """``case`` with NaN canonicalization on every engine (``RunConfig.canonical_nans``)."""
+    return replace(case, config=replace(case.config, canonical_nans=True))
+
+
+def nan_bits_only(verdict: Verdict) -> Verdict:
+    """The verdict on a divergence that goes away once every executor canonicalizes NaNs:
+    inconclusive.  Where the spec leaves a NaN result open (the sign and payload of an
+    arithmetic NaN: its ``nans``), engines differ by design -- x86's ``0/0`` is negative,
+    LLVM's folded ``0/0`` positive, Pulley's results canonical where native code keeps
+    the operand's payload -- and the generator makes NaN bits observable on purpose
+    (``i64.reinterpret_f64``, memory).  With canonicalization on, only bugs remain."""
+    return Verdict("inconclusive", f"NaN bits only: the executors agree with NaN canonicalization on; "
+                                   f"{verdict.reason}")
 
 
 def check_executors(case: Case, names: str | tuple[str, ...]) -> Differential:
     """Run ``case`` on every executor ``names`` lists (see :mod:`oracles.executors`) and
-    judge the outcomes together (see :mod:`oracles.judgement`).  ``seconds`` is the time
-    of our engine's runs and of wasmtime's, each summed."""
+    judge the outcomes together (see :mod:`oracles.judgement`), looking again at a
+    divergence in NaN bits (see :func:`nan_bits_only`).  ``seconds`` is the time of our
+    engine's runs and of wasmtime's, each summed."""
     executors = {e.name: e for e in named(names)}
     outcomes: dict[str, Outcome] = {}
     seconds = {"exnfuzz": 0.0, "wasmtime": 0.0}
@@ -90,26 +112,14 @@ def check_executors(case: Case, names: str | tuple[str, ...]) -> Differential:
         seconds[executor.engine] += time.perf_counter() - start
         events = events or session.events
     judgement = judge(outcomes, executors)
-    if _pulley_differs_in_nan_payloads_only(case, judgement):
-        judgement = replace(judgement, suspect="", verdict=Verdict(
-            "inconclusive", f"{PULLEY} alone, in NaN payloads only: with NaN canonicalization on, Cranelift "
-                            f"and Pulley agree (the spec leaves an arithmetic NaN's payload open); "
-                            f"{judgement.verdict.reason}"))
+    if judgement.verdict.kind == "diverge":
+        canonical = canonical_nans(case)
+        again = judge({name: run(e.session(canonical)) for name, e in executors.items()}, executors)
+        if again.verdict.kind == "agree":
+            judgement = replace(judgement, suspect="", verdict=nan_bits_only(judgement.verdict))
     ours, theirs = judgement.pair
     return Differential(case, outcomes[ours], outcomes[theirs], judgement.verdict,
                         (seconds["exnfuzz"], seconds["wasmtime"]), events, ours, judgement, outcomes)
-
-
-def _pulley_differs_in_nan_payloads_only(case: Case, judgement: Judgement) -> bool:
-    """Whether Pulley, the one odd executor, agrees with Cranelift once both canonicalize
-    NaNs.  Pulley's float operations give the canonical NaN where native code (Cranelift's
-    and ours) quiets the operand's payload; the spec allows both (its ``nans``), and the
-    generator makes NaN bits observable on purpose (``i64.reinterpret_f64``, memory)."""
-    if judgement.verdict.kind != "diverge" or judgement.odd != (PULLEY,):
-        return False
-    cranelift = run(WasmtimeRunner(case, "speed", canonical_nans=True))
-    pulley = run(WasmtimeRunner(case, "pulley", canonical_nans=True))
-    return compare(cranelift, pulley).kind == "agree"
 
 
 def check_targets(case: Case, targets: tuple[str, ...] = TARGETS) -> list[Differential]:

@@ -51,12 +51,14 @@ def type_name(t: ValType) -> str:
 
 
 @functools.cache
-def _engine(api: ModuleType, opt_level: int, max_wasm_stack: int, collect_every: int) -> runtime.Engine:
+def _engine(api: ModuleType, opt_level: int, max_wasm_stack: int, collect_every: int,
+            canonical_nans: bool = False) -> runtime.Engine:
     """One engine per runtime and configuration: an engine compiles its collector once,
     and cases only differ in their stores (a module's trampolines go with the module, so
     the endless signatures of generated cases leave nothing behind in the engine)."""
     return api.Engine(api.Config(opt_level=opt_level, epoch_interruption=True, max_wasm_stack=max_wasm_stack,
-                                 collect_every=collect_every, count_events=True))
+                                 collect_every=collect_every, count_events=True,
+                                 canonicalize_nans=canonical_nans))
 
 
 class CompiledModules:
@@ -112,7 +114,8 @@ class EngineRunner(Session):
     def __init__(self, case: Case) -> None:
         super().__init__(case)
         config = case.config
-        self.engine = _engine(self.api, config.opt_level, config.max_wasm_stack, config.collect_every)
+        self.engine = _engine(self.api, config.opt_level, config.max_wasm_stack, config.collect_every,
+                              config.canonical_nans)
         self.store = self.api.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[int, str] = {}

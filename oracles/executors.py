@@ -21,18 +21,16 @@ say, here is what each one runs and what it leaves out of the comparison:
                     (:class:`~oracles.wasmtime_runner.WasmtimeRunner`).
 ``wasmtime-none``   Cranelift at ``none``: no mid-end optimisation.
 ``wasmtime-pulley`` Pulley, wasmtime's portable interpreter (``Config.target =
-                    "pulley64"``): no native code at all.  Its float operations
-                    give the canonical NaN where native code quiets the operand's
-                    payload, both allowed by the spec: when Pulley alone is odd, the
-                    case runs again on Cranelift and Pulley with NaN canonicalization
-                    (as wasmtime's own differential fuzzing runs), and if they then
-                    agree the verdict is ``inconclusive``
-                    (:mod:`oracles.differential`).
+                    "pulley64"``): no native code at all.
 ==================  ===================================================================
 
 What no executor's outcome is judged on, by the outcome model's own rules
 (:mod:`oracles.outcome`, :mod:`oracles.compare`): NaN bits (every NaN equals every
-NaN), the identity of funcref and externref values, the depth at which a stack runs
+NaN; and where a case makes them observable -- ``i64.reinterpret_f64``, memory -- a
+divergence that NaN canonicalization on every executor takes away is inconclusive:
+Pulley's arithmetic NaNs are canonical where native code keeps the operand's payload,
+x86's ``0/0`` is negative where LLVM's folded ``0/0`` is positive, all as the spec
+allows; see :func:`oracles.differential.nan_bits_only`), the identity of funcref and externref values, the depth at which a stack runs
 out and anything after it (``stack_overflow`` is inconclusive), and anything after a
 case's timeout (``interrupt``).  Each runner documents what it does on its side: how
 exnrefs are held, rooted and numbered, how host functions are bound.

@@ -73,17 +73,17 @@ def make_engine(max_wasm_stack: int, strategy: str = "speed", canonical_nans: bo
 
 class WasmtimeRunner(Session):
     """The case on wasmtime: a fresh engine and store per case, executing by
-    ``strategy`` (see :data:`STRATEGIES`), with NaN canonicalization if
+    ``strategy`` (see :data:`STRATEGIES`), with NaN canonicalization if the case's
     ``canonical_nans`` (see :func:`make_engine`)."""
 
     name = "wasmtime"
     trap_type = capi.WasmTrap
 
-    def __init__(self, case: Case, strategy: str = "speed", canonical_nans: bool = False) -> None:
+    def __init__(self, case: Case, strategy: str = "speed") -> None:
         super().__init__(case)
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown wasmtime strategy {strategy!r}; known: {STRATEGIES}")
-        self.engine = make_engine(case.config.max_wasm_stack, strategy, canonical_nans)
+        self.engine = make_engine(case.config.max_wasm_stack, strategy, case.config.canonical_nans)
         self.store = wasmtime.Store(self.engine)
         self.store.set_epoch_deadline(1)
         self.host_tags: dict[str, wasmtime.Tag] = {}

@@ -18,6 +18,8 @@ class Emitter(Protocol):
     builder: ir.IRBuilder
     module: ir.Module
     target: Target
+    canonicalize_nans: bool
+    """Whether float operations give the canonical NaN (``Config.canonicalize_nans``)."""
 
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
         """Branch to a trap with ``code`` when the ``i1`` ``cond`` is true; the builder is

@@ -78,6 +78,7 @@ class FunctionTranslator:
         self.mc = mc
         self.module = mc.ir_module
         self.target = mc.target
+        self.canonicalize_nans = mc.options.canonicalize_nans
         self.fn = fn
         self.ft = ft
         self.signature = mc.signature(ft)

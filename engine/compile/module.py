@@ -63,6 +63,7 @@ class CompileOptions:
     fuel: bool = False
     epoch_interruption: bool = False
     count_events: bool = False
+    canonicalize_nans: bool = False
 
 
 def _for_each(b: IRBuilder, n: int, body: Callable[[Value], None]) -> None:

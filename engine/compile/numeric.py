@@ -14,6 +14,7 @@ the same IR is valid for any triple.
 """
 from __future__ import annotations
 
+import struct
 from typing import Callable
 
 import llvmlite.ir as ir
@@ -150,13 +151,21 @@ def _float_intrinsic(name: str) -> Lowering:
     return lower
 
 
+CANONICAL_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_0000))[0]
+"""The canonical NaN, positive (a constant of either float type: LLVM narrows it for f32)."""
+
+
 def _quieting(lowering: Lowering) -> Lowering:
     """Wasm arithmetic returns a quiet NaN, but LLVM may pass a signalling NaN operand
     through unchanged (its "unchanged NaN propagation": ``fmul x, 1.0`` folds to ``x``,
     ``fptrunc (fpext x)`` to ``x``, and x86 ``llvm.minimum`` selects the NaN operand).
-    ``llvm.canonicalize`` quiets a signalling NaN and leaves every other value as is."""
+    ``llvm.canonicalize`` quiets a signalling NaN and leaves every other value as is.
+    With ``canonicalize_nans`` every NaN result is the canonical NaN instead."""
     def lower(em: Emitter, args: list[ir.Value], src: str, dst: str) -> ir.Value:
         value = lowering(em, args, src, dst)
+        if em.canonicalize_nans:
+            b = em.builder
+            return b.select(b.fcmp_unordered("uno", value, value), ir.Constant(LLVM_TYPES[dst], CANONICAL_NAN), value)
         return _intrinsic(em, f"llvm.canonicalize.{dst}", LLVM_TYPES[dst], [value])
     return lower
 

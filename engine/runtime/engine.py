@@ -45,6 +45,12 @@ class Config:
       engine forgot.
     * ``count_events`` -- compiled code counts what ran (catches by clause kind, label
       kind and depth; tail calls; throws): see :meth:`Store.events`.
+    * ``canonicalize_nans`` -- every float operation whose NaN result the spec leaves
+      open (arithmetic, ``min``/``max``, rounding, ``sqrt``, ``demote``/``promote``)
+      returns the canonical NaN, positive, as wasmtime's
+      ``cranelift_nan_canonicalization``: results then depend on nothing the spec
+      leaves to the engine.  Off, such a NaN is what the hardware (or LLVM's constant
+      folding) makes of it, quieted.
     """
 
     opt_level: int = 2
@@ -53,6 +59,7 @@ class Config:
     max_wasm_stack: int = 512 * 1024
     collect_every: int = 0
     count_events: bool = False
+    canonicalize_nans: bool = False
 
     def compile_options(self) -> CompileOptions:
         if not isinstance(self.opt_level, int) or not 0 <= self.opt_level <= 3:
@@ -62,7 +69,8 @@ class Config:
                              f"not {self.max_wasm_stack!r}")
         if self.collect_every < 0:
             raise ValueError(f"collect_every must be 0 (adaptive) or a positive count, not {self.collect_every}")
-        return CompileOptions(self.opt_level, self.consume_fuel, self.epoch_interruption, self.count_events)
+        return CompileOptions(self.opt_level, self.consume_fuel, self.epoch_interruption, self.count_events,
+                              self.canonicalize_nans)
 
 
 class Trampoline:
