@@ -1,7 +1,7 @@
 """The nightly campaign: every fuzz target for a time budget, then the findings
 replayed, triaged, reduced and reported.
 
-    python -m ci.nightly --minutes N --out DIR [--workers K] [--targets T,...]
+    python -m ci.nightly --minutes N --out DIR [--workers K] [--targets T,...] [--full-set SHARE]
 
 In ``DIR`` it keeps what lasts from night to night -- ``corpus/<target>/`` (started
 from ``corpus/<target>/`` of the repository), ``findings/<target>/`` (libFuzzer's
@@ -20,6 +20,10 @@ reduced findings, ``report.json`` and ``report.html``.  The phases:
 5. **report**: ``report.json`` and ``report.html`` (plots of execs/s, coverage and
    corpus size over time per target; a findings table with the reduced WAT, both
    outcomes and the signature; which signatures are new since the last report).
+
+With ``--full-set SHARE`` the main target judges that share of its cases on the full
+executor set (``oracles/executors.py``), and its findings are triaged and reduced on
+the full set too (a divergence of the default pair shows there as well).
 
 Killed at any point and started again with the same ``--out``, it resumes the
 unfinished night: ``state.json`` (written atomically) records each finished phase and
@@ -66,7 +70,7 @@ class Night:
     state: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, out: Path, budget: float, targets: list[str]) -> "Night":
+    def open(cls, out: Path, budget: float, targets: list[str], full_set: float = 0.0) -> "Night":
         """The unfinished night in ``out``, or a new one."""
         out.mkdir(parents=True, exist_ok=True)
         path = out / "state.json"
@@ -77,7 +81,7 @@ class Night:
                 return cls(out, state)
         night = time.strftime("%Y%m%d-%H%M%S")
         state = {"night": night, "phase": "fuzz", "budget": budget, "targets": targets, "spent": {},
-                 "started": time.time()}
+                 "started": time.time(), "full_set": full_set}
         night_ = cls(out, state)
         night_.save()
         return night_
@@ -96,8 +100,14 @@ class Night:
         self.save()
 
 
-def target_command(target: str) -> list[str]:
-    return [sys.executable, str(ROOT / "fuzz_targets" / f"{target}.py")]
+def target_command(target: str, full_set: float = 0.0) -> list[str]:
+    flags = [f"--full-set={full_set}"] if full_set and target == "exceptions" else []
+    return [sys.executable, str(ROOT / "fuzz_targets" / f"{target}.py"), *flags]
+
+
+def executors(night: Night, target: str) -> str | None:
+    """The executors the night's findings of ``target`` are judged on (None: the pair)."""
+    return "full" if night.state.get("full_set") and target == "exceptions" else None
 
 
 def seed_corpus(out: Path, target: str) -> Path:
@@ -123,9 +133,9 @@ def fuzz(night: Night, target: str, seconds: float, workers: int) -> None:
     findings = night.out / "findings" / target
     findings.mkdir(parents=True, exist_ok=True)
     series = night.dir / f"{target}.series.jsonl"
-    command = [*target_command(target), f"-fork={workers}", "-ignore_crashes=1", "-ignore_timeouts=1",
-               "-ignore_ooms=1", f"-max_total_time={int(seconds - spent)}", f"-artifact_prefix={findings}/",
-               str(scratch), str(corpus)]
+    command = [*target_command(target, night.state.get("full_set", 0.0)), f"-fork={workers}", "-ignore_crashes=1",
+               "-ignore_timeouts=1", "-ignore_ooms=1", f"-max_total_time={int(seconds - spent)}",
+               f"-artifact_prefix={findings}/", str(scratch), str(corpus)]
     print(f"nightly: fuzz {target} for {seconds - spent:.0f} s with {workers} workers", flush=True)
     start = time.monotonic()
     with subprocess.Popen(command, cwd=night.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -160,12 +170,13 @@ def merge(night: Night, target: str) -> int:
     return sum(1 for _ in corpus.iterdir())
 
 
-def reduce_finding(finding: Path, out: Path, target: str, seconds: float) -> None:
-    """Reduce ``finding`` to ``out`` (kept if already there: reductions resume)."""
+def reduce_finding(finding: Path, out: Path, target: str, seconds: float, on: str | None = None) -> None:
+    """Reduce ``finding`` to ``out`` (kept if already there: reductions resume), on the
+    executors ``on`` (None: the pair)."""
     if out.exists() or target != "exceptions":
         return
     subprocess.run([sys.executable, "-m", "oracles", "reduce", str(finding), "--out", str(out),
-                    "--time-limit", str(seconds)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    "--time-limit", str(seconds), *(["--executors", on] if on else [])], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=False, env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
@@ -179,14 +190,14 @@ def triage_and_reduce(night: Night, reduce_seconds: float) -> list[dict[str, Any
         folder = night.out / "findings" / target
         if not folder.is_dir() or not any(p.name.startswith(FINDING_PREFIXES) for p in folder.iterdir()):
             continue
-        groups, _ = triage.triage([folder], target)
+        groups, _ = triage.triage([folder], target, executors(night, target))
         for group in groups:
             smallest = group.smallest
             key = re.sub(r"[^A-Za-z0-9]+", "-", str(group.signature)).strip("-")[:80]
             reduced = reduced_dir / f"{target}-{key}.json"
             print(f"nightly: {target}: {len(group.findings)} x {group.signature}; reducing {smallest.path.name}",
                   flush=True)
-            reduce_finding(smallest.path, reduced, target, reduce_seconds)
+            reduce_finding(smallest.path, reduced, target, reduce_seconds, executors(night, target))
             rows.append({"target": target, "signature": str(group.signature),
                          "signature_fields": group.signature.to_json(), "count": len(group.findings),
                          "first_seen": min(f.written for f in group.findings), "reproducer": str(smallest.path),
@@ -201,7 +212,10 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown targets {unknown}; known: {list(TARGETS)}", file=sys.stderr)
         return 2
-    night = Night.open(out, args.minutes * 60, targets)
+    if not 0 <= args.full_set <= 1:
+        print(f"error: --full-set is a share of the cases, 0 to 1, not {args.full_set}", file=sys.stderr)
+        return 2
+    night = Night.open(out, args.minutes * 60, targets, args.full_set)
     budget = night.state["budget"]
     shares = {t: SHARE[t] for t in night.state["targets"]}
     total = sum(shares.values())
@@ -233,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the campaign's folder (kept night to night)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="fuzzing processes (default: cores)")
     parser.add_argument("--targets", help=f"comma-separated targets (default: {','.join(TARGETS)})")
+    parser.add_argument("--full-set", type=float, default=0.0, metavar="SHARE",
+                        help="share of the main target's cases judged on the full executor set (default: 0)")
     parser.add_argument("--reduce-seconds", type=float, default=120, help="time to reduce each new signature")
     return run(parser.parse_args(argv))
 

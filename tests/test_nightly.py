@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FAULT = {"EXNFUZZ_FAULTS": "reversed_payload"}
 
 
-def nightly(out: Path, minutes: float, **kwargs: object) -> subprocess.Popen[str]:
+def nightly(out: Path, minutes: float, *flags: str, fault: dict[str, str] = FAULT,
+            **kwargs: object) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "ci.nightly", "--minutes", str(minutes), "--out", str(out),
-                             "--targets", "exceptions", "--reduce-seconds", "20"], cwd=ROOT,
-                            env={**os.environ, **FAULT}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             "--targets", "exceptions", "--reduce-seconds", "20", *flags], cwd=ROOT,
+                            env={**os.environ, **fault}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True, **kwargs)  # type: ignore[call-overload]
 
 
@@ -41,6 +42,16 @@ def test_a_night_reports_findings_with_plots(tmp_path: Path) -> None:
     page = (night / "report.html").read_text()
     assert page.count("<polyline") == 4 and "reduced WAT" in page
     assert report["targets"]["exceptions"]["inputs"] > 0
+
+
+def test_with_the_full_set_a_fault_at_one_level_is_named_in_the_report(tmp_path: Path) -> None:
+    proc = nightly(tmp_path, 0.4, "--full-set", "1", fault={"EXNFUZZ_FAULTS": "reversed_payload@O1"})
+    log, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 1, log[-3000:]
+    [night] = (tmp_path / "nights").iterdir()
+    report = json.loads((night / "report.json").read_text())
+    assert report["findings"] and all(row["signature"].startswith("exnfuzz-O1:") for row in report["findings"])
+    assert all(row["reduced"] for row in report["findings"])
 
 
 def test_killed_and_started_again_it_loses_nothing(tmp_path: Path) -> None:
