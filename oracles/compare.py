@@ -35,9 +35,12 @@ exceptions differ in tag, else payload, else identity; anything else is ``wrong 
 Equality is the outcome model's (see :mod:`oracles.outcome`): every NaN equals every
 NaN, references compare by kind and null-ness, exnrefs by tag, payload and identity
 (objects numbered by first appearance in the run).  NaN bits
-that reach memory are bytes like any other: a case that stores an arithmetic NaN can
-diverge between two correct engines (``corpus/regression/nan_bits_in_memory.json``), so
-cases canonicalize NaNs after float operations, as the generator does.  Fuel is a
+that reach memory (or an integer, by ``reinterpret``) are bits like any other: a case
+that stores an arithmetic NaN can diverge between two correct engines
+(``corpus/regression/nan_bits_in_memory.json``).  Such a divergence is looked at again
+with NaN canonicalization on both engines, and is inconclusive if it goes away
+(:func:`oracles.differential.nan_bits_only`); the generator also canonicalizes NaNs
+after float operations, so few cases need that.  Fuel is a
 counter inside the generated module (it traps with ``unreachable``), so running out
 of it is an ordinary, deterministic trap and is compared exactly.
 """
