@@ -32,6 +32,7 @@ class ProbeEmitter:
         self.target = target
         self.function = function
         self.builder = ir.IRBuilder(function.append_basic_block("entry"))
+        self.canonicalize_nans = False
 
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
         trap = self.function.append_basic_block(f"trap.{code.name.lower()}")
