@@ -45,7 +45,8 @@ def test_a_night_reports_findings_with_plots(tmp_path: Path) -> None:
 
 
 def test_with_the_full_set_a_fault_at_one_level_is_named_in_the_report(tmp_path: Path) -> None:
-    proc = nightly(tmp_path, 0.4, "--full-set", "1", fault={"EXNFUZZ_FAULTS": "reversed_payload@O1"})
+    # Every case on six executors: fewer execs a second than the pair, so a longer night.
+    proc = nightly(tmp_path, 1.0, "--full-set", "1", fault={"EXNFUZZ_FAULTS": "reversed_payload@O1"})
     log, _ = proc.communicate(timeout=900)
     assert proc.returncode == 1, log[-3000:]
     [night] = (tmp_path / "nights").iterdir()
