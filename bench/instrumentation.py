@@ -44,9 +44,14 @@ def fuzz(choice: str, corpus: Path, seconds: int) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
 
 
-def rate(output: str) -> str:
-    summary = [line for line in output.splitlines() if line.startswith("exceptions:")]
-    found = re.search(r"\(([\d.]+)/s\)", summary[-1]) if summary else None
+def summary(output: str) -> str:
+    """The target's summary line (its last ``exceptions:`` line)."""
+    lines = [line for line in output.splitlines() if line.startswith("exceptions:")]
+    return lines[-1] if lines else "no summary: " + output[-500:]
+
+
+def rate(line: str) -> str:
+    found = re.search(r"\(([\d.]+)/s\)", line)
     return found.group(1) if found else "?"
 
 
@@ -80,8 +85,9 @@ def main() -> None:
             runs = {choice: fuzz(choice, corpora[choice], args.seconds) for choice in batch}
             for choice, proc in runs.items():
                 output, _ = proc.communicate()
-                rates[choice] = rate(output)
-                print(f"{choice}: {rates[choice]} execs/s", flush=True)
+                line = summary(output)
+                rates[choice] = rate(line)
+                print(f"{choice}: {line}", flush=True)
         for choice in args.choices:
             cov, ft = yardstick(corpora[choice])
             rows.append((choice, rates[choice], str(len(list(corpora[choice].iterdir()))), cov, ft))

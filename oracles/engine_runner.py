@@ -100,6 +100,11 @@ class CompiledModules:
         return module
 
 
+    def clear(self) -> None:
+        """Forget every kept module (their code goes once no instance holds it)."""
+        self._modules.clear()
+
+
 COMPILED = CompiledModules()
 
 
