@@ -2,10 +2,10 @@
 
     python bench/instrumentation.py [--seconds S] [--parallel N] [CHOICE ...]
 
-Each CHOICE is a value of ``EXNFUZZ_INSTRUMENT`` (comma-separated packages; ``none``
-for no package: libFuzzer then sees only the run-time feedback counters of
-``fuzz_targets/feedback.py``).  Default: ``engine,oracles,generators`` (the target's
-default), ``generators``, ``engine`` and ``none``.
+Each CHOICE is a value of ``EXNFUZZ_INSTRUMENT`` (comma-separated packages, ``-NAME`` to
+leave out a module or package; ``none`` for no package: libFuzzer then sees only the
+run-time feedback counters of ``fuzz_targets/feedback.py``).  Default: ``engine`` (the
+target's default), ``engine,oracles,generators``, ``generators`` and ``none``.
 
 For each choice the main target fuzzes for S seconds (default 600) on one core from the
 seed corpus, N choices at a time (default 2: one per core of this machine).  Coverage
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "fuzz_targets" / "exceptions.py"
 SEEDS = ROOT / "corpus" / "exceptions"
-DEFAULT_CHOICES = ("engine,oracles,generators", "generators", "engine", "none")
+DEFAULT_CHOICES = ("engine", "engine,oracles,generators", "generators", "none")
 
 
 def packages(choice: str) -> str:
@@ -37,11 +37,14 @@ def packages(choice: str) -> str:
 
 
 def fuzz(choice: str, corpus: Path, seconds: int) -> subprocess.Popen[str]:
-    """Start the target fuzzing ``corpus`` for ``seconds`` with ``choice`` instrumented."""
+    """Start the target fuzzing ``corpus`` for ``seconds`` with ``choice`` instrumented,
+    its output going to ``output.txt`` beside the corpus: a pipe that nobody reads while
+    the other run of the batch is awaited fills up and stops the target."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), EXNFUZZ_INSTRUMENT=packages(choice))
-    return subprocess.Popen([sys.executable, str(TARGET), f"-max_total_time={seconds}", "-len_control=0",
-                             "-max_len=4096", f"-artifact_prefix={corpus.parent}/", str(corpus)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    with open(corpus.parent / "output.txt", "w") as output:
+        return subprocess.Popen([sys.executable, str(TARGET), f"-max_total_time={seconds}", "-len_control=0",
+                                 "-max_len=4096", f"-artifact_prefix={corpus.parent}/", str(corpus)],
+                                stdout=output, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
 
 
 def summary(output: str) -> str:
@@ -84,8 +87,8 @@ def main() -> None:
             batch, pending = pending[:args.parallel], pending[args.parallel:]
             runs = {choice: fuzz(choice, corpora[choice], args.seconds) for choice in batch}
             for choice, proc in runs.items():
-                output, _ = proc.communicate()
-                line = summary(output)
+                proc.wait()
+                line = summary((corpora[choice].parent / "output.txt").read_text())
                 rates[choice] = rate(line)
                 print(f"{choice}: {line}", flush=True)
         for choice in args.choices:
