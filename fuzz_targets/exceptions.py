@@ -82,24 +82,39 @@ sys.path.insert(0, str(ROOT))
 
 INSTRUMENTED = "engine"
 """The packages whose code is instrumented for coverage, unless ``EXNFUZZ_INSTRUMENT``
-names others (comma-separated; empty: none, the run-time feedback counters only).  The
-engine alone was the best trade measured (``bench/instrumentation.py``, one 10-minute
-run each, 2026-12-01): 36.1 differential execs/s and a corpus reaching ft 16001 on the
-common yardstick, against 27.9/s and ft 16148 with the oracles and generators too;
-the generators alone (ft 14374) and none (ft 13828) grew corpora that reach less."""
+names others (comma-separated; empty: none, the run-time feedback counters only; an
+entry ``-NAME`` leaves out a module, or every module of a package).  The engine alone
+was the best trade measured (``bench/instrumentation.py``, one 10-minute run each,
+2026-12-01): 36.1 differential execs/s and a corpus reaching ft 16001 on the common
+yardstick, against 27.9/s and ft 16148 with the oracles and generators too; the
+generators alone (ft 14374) and none (ft 13828) grew corpora that reach less."""
+
+
+def instrumentation(choice: str) -> tuple[list[str], list[str]]:
+    """The packages to instrument and the modules to leave out, for an
+    ``EXNFUZZ_INSTRUMENT`` value."""
+    entries = [e for e in choice.split(",") if e]
+    left_out = []
+    for entry in (e[1:] for e in entries if e.startswith("-")):
+        folder = ROOT.joinpath(*entry.split("."))
+        left_out += [entry] + [".".join((entry, *path.relative_to(folder).with_suffix("").parts))
+                               .removesuffix(".__init__") for path in folder.rglob("*.py")]
+    return [e for e in entries if not e.startswith("-")], sorted(set(left_out))
+
 
 if __name__ == "__main__":
     # Instrument before anything imports these, so libFuzzer sees their branches.
     # atheris reports each module it instruments; one line says as much.
-    packages = [p for p in os.environ.get("EXNFUZZ_INSTRUMENT", INSTRUMENTED).split(",") if p]
+    packages, left_out = instrumentation(os.environ.get("EXNFUZZ_INSTRUMENT", INSTRUMENTED))
     log = io.StringIO()
-    hook = atheris.instrument_imports(include=packages) if packages else contextlib.nullcontext()
+    hook = atheris.instrument_imports(include=packages, exclude=left_out) if packages else contextlib.nullcontext()
     with contextlib.redirect_stderr(log), hook:
         import engine.runtime  # noqa: F401
         import generators  # noqa: F401
         import oracles.differential  # noqa: F401
     print(f"INFO: instrumented {log.getvalue().count('INFO: Instrumenting ')} modules of "
-          f"{', '.join(packages) or 'no package'}", file=sys.stderr)
+          f"{', '.join(packages) or 'no package'}" + (f" ({len(left_out)} left out)" if left_out else ""),
+          file=sys.stderr)
 
 from engine.compile import faults  # noqa: E402
 from engine.emulated import TargetCrashed  # noqa: E402

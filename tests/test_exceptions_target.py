@@ -22,6 +22,14 @@ def test_generated_inputs_agree_between_engines() -> None:
     assert target.STATS.execs >= 60 and target.STATS.verdicts["agree"] > 0
 
 
+def test_an_instrumentation_choice_names_packages_and_modules_left_out() -> None:
+    packages, left_out = target.instrumentation("engine,-engine.binary,generators,-engine.compile.jit")
+    assert packages == ["engine", "generators"]
+    assert {"engine.binary", "engine.binary.decode", "engine.binary.reader", "engine.compile.jit"} <= set(left_out)
+    assert not any(name.startswith(("engine.valid", "engine.runtime", "generators")) for name in left_out)
+    assert target.instrumentation("") == ([], [])
+
+
 def test_a_divergence_is_reported_with_its_case_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.compile.faults import planted
     monkeypatch.setattr(sys, "argv", ["exceptions.py", f"-artifact_prefix={tmp_path}/"])
