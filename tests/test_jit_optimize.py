@@ -68,3 +68,15 @@ def test_quieting_is_dropped_after_arithmetic_and_kept_where_folded():
         (result,) = func.call_slots(store, args)
         assert result & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 and result & quiet_bit, \
             hex(result)
+
+
+def test_alias_tags_are_written_only_for_the_optimiser():
+    wat = """(module (memory 1) (global $g (mut i32) (i32.const 0))
+      (func (export "f") (param i32) (result i32)
+        (global.set $g (i32.load (local.get 0))) (global.get $g)))"""
+    wasm = wasmtime.wat2wasm(wat)
+    text = {level: str(ModuleCompiler(decode_module(wasm), host(), CompileOptions(opt_level=level)).compile())
+            for level in (0, 1)}
+    assert "!tbaa" not in text[0]
+    assert '!"linear memory"' in text[1] and '!"engine record"' in text[1]
+    assert len(text[0]) < len(text[1])

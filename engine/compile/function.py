@@ -134,12 +134,12 @@ class FunctionTranslator:
     def load_field(self, base: Value, offset: int, typ: ir.Type, name: str = "") -> Value:
         """Load a field of an engine record (see ``layout``)."""
         load = self.builder.load(field_ptr(self.builder, base, offset), name=name, typ=typ)
-        load.set_metadata("tbaa", self.mc.tbaa_record)
+        self.mc.tag_access(load, self.mc.tbaa_record)
         return load
 
     def store_field(self, base: Value, offset: int, value: Value) -> None:
         store = self.builder.store(value, field_ptr(self.builder, base, offset))
-        store.set_metadata("tbaa", self.mc.tbaa_record)
+        self.mc.tag_access(store, self.mc.tbaa_record)
 
     def slot(self, array: Value, index: Value | int, typ: ir.Type = PTR) -> Value:
         """Load element ``index`` of an array of 8-byte slots."""
@@ -225,8 +225,8 @@ class FunctionTranslator:
         counters = self.fixed("events", lambda: self.load_field(self.store_state, StoreState.EVENTS.offset, PTR))
         counter = b.gep(counters, [i64(index)], source_etype=I64T)
         load = b.load(counter, typ=I64T)
-        load.set_metadata("tbaa", self.mc.tbaa_record)
-        b.store(b.add(load, i64(1)), counter).set_metadata("tbaa", self.mc.tbaa_record)
+        self.mc.tag_access(load, self.mc.tbaa_record)
+        self.mc.tag_access(b.store(b.add(load, i64(1)), counter), self.mc.tbaa_record)
 
     def consume_fuel(self) -> None:
         """Fuel and epoch checks, at function entry and loop headers, when enabled."""

@@ -71,7 +71,7 @@ def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[Va
         width, mem_type, val_type, signed = _LOADS[op]
         ptr = checked_address(t, args[0], memarg.offset, width)
         load = b.load(ptr, typ=mem_type, align=1)
-        load.set_metadata("tbaa", t.mc.tbaa_memory)
+        t.mc.tag_access(load, t.mc.tbaa_memory)
         raw = _swap(t, load)
         if val_type in (F32T, F64T):
             stack.append(b.bitcast(raw, val_type))
@@ -88,7 +88,7 @@ def lower_access(t: "FunctionTranslator", op: str, memarg: MemArg, args: list[Va
         value = b.trunc(value, mem_type)
     ptr = checked_address(t, addr, memarg.offset, width)
     store = b.store(_swap(t, value), ptr, align=1)
-    store.set_metadata("tbaa", t.mc.tbaa_memory)
+    t.mc.tag_access(store, t.mc.tbaa_memory)
 
 
 def _memmove(t: "FunctionTranslator", dst: Value, src: Value, nbytes: Value) -> None:

@@ -33,7 +33,7 @@ from ..syntax.module import Module, SegmentMode
 from ..syntax.types import ExternKind, FuncType, GlobalType, HeapType, RefType, TagType, ValType
 from .function import FunctionTranslator
 from .helpers import libc
-from .irtext import Function, GlobalVariable, IRBuilder, Metadata, Value, bytes_constant
+from .irtext import Function, GlobalVariable, Instruction, IRBuilder, Metadata, Value, bytes_constant
 from . import irtext
 from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, ModuleShape, RootKind, Segment,
                      StoreState, TableRecord, TagRecord, VMContext)
@@ -198,13 +198,24 @@ class ModuleCompiler:
         self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", i32(1), i32(2000)])
         # Type-based alias tags: linear memory never overlaps the engine's records, so
         # stores to memory do not force reloading a memory's base and size in loops.
-        root = self.ir_module.add_metadata(["exnfuzz"])
-        self.tbaa_memory = self._tbaa_tag(root, "linear memory")
-        self.tbaa_record = self._tbaa_tag(root, "engine record")
+        # Only optimisation reads them: at opt_level 0 accesses go untagged, which
+        # spares LLVM's parser a tenth of the text.
+        self.tbaa_memory: Metadata | None = None
+        self.tbaa_record: Metadata | None = None
+        if options.opt_level > 0:
+            root = self.ir_module.add_metadata(["exnfuzz"])
+            self.tbaa_memory = self._tbaa_tag(root, "linear memory")
+            self.tbaa_record = self._tbaa_tag(root, "engine record")
 
     def _tbaa_tag(self, root: Metadata, name: str) -> Metadata:
         scalar = self.ir_module.add_metadata([name, root, i64(0)])
         return self.ir_module.add_metadata([scalar, scalar, i64(0)])
+
+    @staticmethod
+    def tag_access(access: Instruction, tag: Metadata | None) -> None:
+        """Give a load or store its alias tag, if this module has tags."""
+        if tag is not None:
+            access.set_metadata("tbaa", tag)
 
     def signature(self, ft: FuncType) -> Signature:
         """How calls of ``ft`` pass their values on this target (see :mod:`.callconv`)."""

@@ -197,9 +197,18 @@ class BodyChecker:
                 if ins.imm[0].align > info.natural_align:
                     raise _Invalid("alignment must not be larger than natural")
             params, results = sig
-            for t in reversed(params):
-                self.pop(t)
-            self.vals.extend(results)
+            vals = self.vals
+            n = len(params)
+            # Most operands are on the stack with exactly their types: the general
+            # popping (unknown types, subtyping, messages) is for the rest.
+            if len(vals) - n >= self.ctrls[-1].height and (
+                    vals[-1] is params[-1] if n == 1 else
+                    n == 2 and vals[-1] is params[1] and vals[-2] is params[0]):
+                del vals[-n:]
+            else:
+                for t in reversed(params):
+                    self.pop(t)
+            vals.extend(results)
             return
         handler = _HANDLERS.get(op)
         if handler is None:
