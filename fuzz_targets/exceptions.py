@@ -80,14 +80,21 @@ import atheris
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-INSTRUMENTED = "engine"
+INSTRUMENTED = "engine,-engine.binary,-engine.valid,-engine.compile.irtext,-engine.syntax"
 """The packages whose code is instrumented for coverage, unless ``EXNFUZZ_INSTRUMENT``
 names others (comma-separated; empty: none, the run-time feedback counters only; an
-entry ``-NAME`` leaves out a module, or every module of a package).  The engine alone
-was the best trade measured (``bench/instrumentation.py``, one 10-minute run each,
-2026-12-01): 36.1 differential execs/s and a corpus reaching ft 16001 on the common
-yardstick, against 27.9/s and ft 16148 with the oracles and generators too; the
-generators alone (ft 14374) and none (ft 13828) grew corpora that reach less."""
+entry ``-NAME`` leaves out a module, or every module of a package).
+
+The engine, without its decoder, validator, IR text writer and syntax classes, was the
+best trade measured (``bench/instrumentation.py``, 10 minutes a run, two runs at a time,
+2026-12-01; ft of each corpus under the engine's instrumentation).  The decoder and
+validator only ever see valid generated modules, whose branches the translator's
+already tell apart, and tracing their byte-level comparisons cost the most: without
+them 36.6 execs/s and ft 9651 against the whole engine's 30.8/s and ft 9678; also
+without the text writer and syntax classes, 39.7/s and ft 9654 against 37.9/s and ft
+9671.  No instrumented package at all (the run-time feedback counters only) ran at
+30.2/s beside 24.1/s but reached ft 8449 against 9673; the oracles and generators
+added nothing worth their cost in an earlier study."""
 
 
 def instrumentation(choice: str) -> tuple[list[str], list[str]]:
