@@ -193,7 +193,11 @@ def optimize(module: ir.Module | irtext.Module, target: Target, opt_level: int, 
 
     The functions named in ``cold`` run rarely (once per instance, or once per call
     from Python) and are left as they are: LLVM's pipeline costs some tenths of a
-    millisecond per function however small, more than such a function saves."""
+    millisecond per function however small, more than such a function saves.  From 2
+    they are also marked ``optnone`` once the passes are done (they must never see
+    it, see the module docstring), so that code generation treats them as at level 0
+    -- the fast instruction selector, no machine-code optimisation -- which took a
+    sixth off generating a fuzzed module's code at level 2."""
     inline = opt_level > 0 and mark_inlinable(module)
     ref = llvm.parse_assembly(str(module) + extra)
     ref.verify()
@@ -207,6 +211,10 @@ def optimize(module: ir.Module | irtext.Module, target: Target, opt_level: int, 
                     fpm.run(fn, _builder(target, opt_level))
     if opt_level >= 2:
         ref = _drop_redundant_quieting(ref)
+        for fn in ref.functions:
+            if fn.name in cold and not fn.is_declaration:
+                fn.add_function_attribute("noinline")   # which optnone requires
+                fn.add_function_attribute("optnone")
     return ref
 
 
