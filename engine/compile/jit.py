@@ -30,7 +30,8 @@ every module (measured with ``bench/rss.py``; llvmlite 0.50 / LLVM 22):
   some 170 us to build.  32 runs a builder is the fastest (200 us a small function,
   against 370 us with a builder per run) and leaks some 100 bytes a run.  (The only
   callback that outlives its run looks at its dead owner only for ``optnone``
-  functions, which we never emit.)  Building and running the whole per-module
+  functions, which never reach the passes: :func:`optimize` marks functions so only
+  once they are done.)  Building and running the whole per-module
   default pipeline instead leaks some 70 KB per module inside llvmlite.
   That pipeline has no inliner, so small leaf functions are marked ``alwaysinline``
   and a reused module pass manager holding only LLVM's always-inliner runs first.
