@@ -90,6 +90,13 @@ class Entry(Trampoline):
         self.call = native.ENTRY(self.address)
 
 
+@dataclass(frozen=True, eq=False)
+class TypeIds:
+    """Type ids held from an engine (:meth:`Engine.hold_types`) while this lives."""
+
+    ids: tuple[int, ...]
+
+
 def loaded_trampoline(code: jit.CompiledCode, symbol: str) -> Trampoline:
     return Entry(code, symbol) if symbol.startswith("entry_") else Trampoline(code, symbol)
 
@@ -139,7 +146,10 @@ class Engine:
     """Compiles modules for the host and owns what all its stores share.
 
     Function types are canonicalised engine-wide: each distinct :class:`FuncType` gets
-    one id, which ``call_indirect`` compares across instances.
+    one id, which ``call_indirect`` compares across instances.  An id is held by what
+    writes it into records (a module, a host function or tag) and goes to a new type
+    once nothing holds it, so the endless signatures of a campaign do not pile up
+    either (about 1 MiB per thousand generated cases when ids were kept for good).
 
     Trampolines are found by symbol (``entry_<sig>``, ``host_<sig>``): first among the
     pairs the engine compiled itself, each signature's in an LLVM module of its own and
@@ -156,7 +166,12 @@ class Engine:
         self.target = host()
         self._lock = threading.Lock()
         self._type_ids: dict[FuncType, int] = {}
-        self._types: list[FuncType] = []
+        self._types: list[FuncType | None] = []
+        self._holders: list[int] = []
+        self._free_ids: list[int] = []
+        self._released: list[int] = []
+        """Ids whose holder was collected, one entry per hold; reclaimed under the lock
+        (a finalizer may run inside any allocation, even one made with the lock held)."""
         self._trampolines: dict[str, Trampoline] = {}
         self._lent: weakref.WeakValueDictionary[str, Trampoline] = weakref.WeakValueDictionary()
         self._epoch = ctypes.c_uint64(0)
@@ -168,17 +183,43 @@ class Engine:
                 self._store_runtime = _store_runtime(self.target)
             return self._store_runtime
 
-    def type_id(self, ft: FuncType) -> int:
-        """The canonical id of ``ft`` (ids start at 1)."""
+    def hold_types(self, types: Sequence[FuncType]) -> "TypeIds":
+        """The canonical ids of ``types`` (ids start at 1; equal types, equal ids), held
+        as long as the returned object lives."""
         with self._lock:
-            tid = self._type_ids.get(ft)
-            if tid is None:
+            while self._released:
+                self._release(self._released.pop())
+            ids = tuple(self._hold(ft) for ft in types)
+        held = TypeIds(ids)
+        weakref.finalize(held, self._released.extend, ids)
+        return held
+
+    def _hold(self, ft: FuncType) -> int:
+        tid = self._type_ids.get(ft)
+        if tid is None:
+            if self._free_ids:
+                tid = self._free_ids.pop()
+                self._types[tid - 1] = ft
+            else:
                 self._types.append(ft)
-                tid = self._type_ids[ft] = len(self._types)
-            return tid
+                self._holders.append(0)
+                tid = len(self._types)
+            self._type_ids[ft] = tid
+        self._holders[tid - 1] += 1
+        return tid
+
+    def _release(self, tid: int) -> None:
+        self._holders[tid - 1] -= 1
+        if not self._holders[tid - 1]:
+            del self._type_ids[self._types[tid - 1]]  # type: ignore[arg-type]
+            self._types[tid - 1] = None
+            self._free_ids.append(tid)
 
     def func_type(self, type_id: int) -> FuncType:
-        return self._types[type_id - 1]
+        """The type of a held id."""
+        ft = self._types[type_id - 1]
+        assert ft is not None, f"type id {type_id} is not held"
+        return ft
 
     def entry(self, ft: FuncType) -> Entry:
         """The entry trampoline of ``ft``'s signature (compiled now if none is loaded)."""

@@ -46,7 +46,7 @@ class Func(Handle):
         record = store.keep(native.slots(len(FuncRecord)))
         record[FuncRecord.CODE] = stub.address
         record[FuncRecord.VMCTX] = native.address(hostctx)
-        record[FuncRecord.TYPE_ID] = store.engine.type_id(ty)
+        record[FuncRecord.TYPE_ID] = store.keep(store.engine.hold_types([ty])).ids[0]
         store.keep(callback)
         store.func_records.add(native.address(record))
         self.store = store

@@ -95,7 +95,8 @@ class Module:
         """Free what instantiating this module allocated in an instance context (the
         store runtime's ``rt_release``, which reads this module's shape: the caller
         keeps the module)."""
-        self.type_ids = [engine.type_id(t) for t in self.syntax.types]
+        self.types_held = engine.hold_types(self.syntax.types)
+        self.type_ids = list(self.types_held.ids)
 
     @staticmethod
     def _load(wasm: bytes | str) -> syntax.Module:

@@ -27,7 +27,7 @@ class Tag(Handle):
         if ty.results:
             raise ValueError(f"a tag's type has no results, not {ty}")
         record = store.keep(native.slots(len(TagRecord)))
-        record[TagRecord.TYPE_ID] = store.engine.type_id(ty)
+        record[TagRecord.TYPE_ID] = store.keep(store.engine.hold_types([ty])).ids[0]
         self.store = store
         self.record = native.address(record)
         self._type: FuncType | None = ty
