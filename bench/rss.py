@@ -6,8 +6,8 @@ Each cycle compiles a fresh module (code differs per cycle, so nothing is cached
 instantiates it in a fresh store with a memory, a table and a host import, calls it,
 and drops everything.  Compiled code (its execution engines), instance memory and
 store state must be released: the report shows resident memory after a warm-up and
-at the end, and the growth per thousand cycles, over the whole run and over its
-second half (the first cycles fill the bounded caches).  With ``--generated`` each cycle is
+at the end, and the growth per thousand cycles, over the whole run and over its second
+half (the first cycles fill the bounded caches).  With ``--generated`` each cycle is
 instead one generated case of the main fuzz target, run on both engines and compared
 (``fuzz_targets.exceptions.check_input``): everything a fuzzing campaign keeps --
 compiled modules, trampolines, caches -- must stay bounded.
