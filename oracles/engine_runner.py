@@ -99,7 +99,6 @@ class CompiledModules:
             self._modules.popitem(last=False)
         return module
 
-
     def clear(self) -> None:
         """Forget every kept module (their code goes once no instance holds it)."""
         self._modules.clear()

@@ -95,8 +95,8 @@ class Module:
         """Free what instantiating this module allocated in an instance context (the
         store runtime's ``rt_release``, which reads this module's shape: the caller
         keeps the module)."""
-        self.types_held = engine.hold_types(self.syntax.types)
-        self.type_ids = list(self.types_held.ids)
+        self._types_held = engine.hold_types(self.syntax.types)   # for as long as the module lives
+        self.type_ids = self._types_held.ids
 
     @staticmethod
     def _load(wasm: bytes | str) -> syntax.Module:

@@ -198,13 +198,14 @@ class BodyChecker:
                     raise _Invalid("alignment must not be larger than natural")
             params, results = sig
             vals = self.vals
-            n = len(params)
+            height = self.ctrls[-1].height
             # Most operands are on the stack with exactly their types: the general
             # popping (unknown types, subtyping, messages) is for the rest.
-            if len(vals) - n >= self.ctrls[-1].height and (
-                    vals[-1] is params[-1] if n == 1 else
-                    n == 2 and vals[-1] is params[1] and vals[-2] is params[0]):
-                del vals[-n:]
+            if len(params) == 1 and len(vals) > height and vals[-1] is params[0]:
+                vals.pop()
+            elif len(params) == 2 and len(vals) - 2 >= height and vals[-1] is params[1] \
+                    and vals[-2] is params[0]:
+                del vals[-2:]
             else:
                 for t in reversed(params):
                     self.pop(t)
