@@ -21,7 +21,7 @@ from engine.compile.target import host
 from engine.runtime import (EXTERNREF, F32, F64, FUNCREF, I32, I64, Config, Engine, Func, FuncType,
                             GlobalType, Instance, Limits, MemType, Module, Store, TableType, Trap)
 
-# Four signatures no engine has seen: two exported, two imported.
+# Four signatures of shapes no engine has seen: two exported, two imported.
 WAT = """(module
   (import "host" "f" (func $f (param f32 i64) (result f64)))
   (import "host" "g" (func $g (param funcref) (result i32 i32)))
@@ -70,7 +70,7 @@ def test_new_signatures_compile_with_the_module_in_one_piece_of_code(
     # instantiate's entry, both exports' entries and both imports' host stubs.
     assert len(loaded) == 1
     assert sorted(s for s in loaded[0] if s.startswith(("entry_", "host_"))) == [
-        "entry__", "entry_flr_di", "entry_ild_l", "host_fl_d", "host_r_ii"]
+        "entry__", "entry_lld_l", "entry_llf_ld", "host_l_ll", "host_lf_d"]
 
 
 def test_a_modules_trampolines_go_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +85,7 @@ def test_a_modules_trampolines_go_with_it(monkeypatch: pytest.MonkeyPatch) -> No
     store = Store(engine)
     for _ in range(3):
         Func(store, FuncType((F32, I64), (F64,)), lambda x, y: x)
-    assert loaded == [["entry_fl_d", "host_fl_d"]]
+    assert loaded == [["entry_lf_d", "host_lf_d"]]
 
 
 def test_a_module_carries_no_trampoline_the_engine_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +97,7 @@ def test_a_module_carries_no_trampoline_the_engine_keeps(monkeypatch: pytest.Mon
     exports = Instance(store, Module(engine, WAT), hosts).exports(store)
     assert exports["sum"](store, 1, 2, 0.0) == 3
     assert len(loaded) == 1
-    assert not [s for s in loaded[0] if s.startswith("host_") or s == "entry_fl_d"]
+    assert not [s for s in loaded[0] if s.startswith("host_") or s == "entry_lf_d"]
 
 
 def test_one_trampoline_serves_functions_of_its_signature_from_any_module(

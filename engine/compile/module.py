@@ -38,7 +38,7 @@ from . import irtext
 from .layout import (MAX_PAGES, PAGE_SIZE, SLOT, FuncRecord, MemoryRecord, ModuleShape, RootKind, Segment,
                      StoreState, TableRecord, TagRecord, VMContext)
 from .target import Target
-from .callconv import WASM_CC, Signature, signature
+from .callconv import NO_UNWIND, WASM_CC, Signature, signature
 from .types import I64T, NULL, PTR, callable_pointer, declare, field_ptr, i32, i64
 
 INSTANTIATE = "instantiate"
@@ -193,6 +193,7 @@ class ModuleCompiler:
                              f"wasm_func_{self.n_imported_funcs + i}")
             fn.calling_convention = WASM_CC
             fn.linkage = "internal"
+            fn.attributes.add(NO_UNWIND)
             self.functions.append(fn)
         self.owned = OwnedBlock(self)
         self.unlikely_weights = self.ir_module.add_metadata(["branch_weights", i32(1), i32(2000)])
@@ -239,6 +240,7 @@ class ModuleCompiler:
     def emit_instantiate(self) -> None:
         fn = Function(self.ir_module, self.signature(FuncType((), ())).function_type, self.instantiate_symbol)
         fn.calling_convention = WASM_CC
+        fn.attributes.add(NO_UNWIND)
         _Initializer(self, fn).run()
 
 

@@ -1,21 +1,37 @@
-"""Trampolines between the C calling convention and the wasm one, per signature.
+"""Trampolines between the C calling convention and the wasm one, per shape.
 
 A module's code carries the trampolines its own use needs (see
-:class:`~engine.runtime.module.Module`), and an engine can load one signature's pair
-on its own; either serves every function of that signature, wherever it is defined.
-Their object code comes from :class:`TrampolineObjects`, which compiles each
+:class:`~engine.runtime.module.Module`), and an engine can load one shape's pair on
+its own; either serves every function of a signature of that shape, wherever it is
+defined.  Their object code comes from :class:`TrampolineObjects`, which compiles each
 trampoline once per process and target.
 
-* ``entry_<sig>(code, vmctx, buf) -> i32`` (C): how Python calls a wasm function --
+* ``entry_<shape>(code, vmctx, buf) -> i32`` (C): how Python calls a wasm function --
   arguments are read from ``buf`` (one 8-byte slot each), the results written back to
   it, and the unwind status returned.  Like every caller it passes the values beyond
   the registers through the store's spill area (see :mod:`.callconv`).
-* ``host_<sig>(hostctx, params...)`` (wasm convention): what a host function's
+* ``host_<shape>(hostctx, params...)`` (wasm convention): what a host function's
   :class:`~engine.compile.layout.FuncRecord` points at.  It spills the arguments into
   a buffer and calls the C callback stored in ``hostctx`` (a
   :class:`~engine.compile.layout.HostContext`) -- the only
   way compiled code reaches Python.  The callback returns a status like any wasm
   function, so a Python exception never crosses native frames.
+
+A trampoline moves values between buffer slots and registers, so its code depends on
+a signature's :class:`Shape` only: which registers its values travel in, and how many
+slots the spill area holds.  The convention gives integers and references one register
+class and floats the other, each class in order, whatever the order of the values
+between classes; and an ``i32`` travels in the low half of the register an ``i64`` or a
+reference would take.  So a shape names each register value's class only -- ``i64``
+for an integer or reference, ``float`` or ``double`` -- integers first, then floats.
+Calling a function through a type of its shape is an exact match on every target in
+the machine code (``tests/test_trampolines.py`` checks that a trampoline serves every
+signature of its shape); at the IR level the types differ, which no optimiser sees,
+since a trampoline only ever meets its callee through a pointer.  What a shape leaves
+out the caller of a trampoline supplies (:class:`BufferOrder`): each value's slot in
+the buffer, in the shape's order, and that a 32-bit value's slot has an undefined high
+half.  In a fuzzing campaign a signature's shape is new a third as often as the
+signature itself (0.8 against 2.2 new trampolines per module once 300 cases have run).
 
 Both are written as LLVM IR text straight away: they are a few fixed lines per value,
 and building them with ``llvmlite.ir`` took longer than compiling them.  Slots move as
@@ -24,25 +40,26 @@ half of a slot only on little-endian targets and leave the other half stale.
 
 Compiled into each module, a generated module's six trampolines on average made a
 quarter of its code generation (1.6 ms of 6.7), and a fuzzing campaign meets the same
-signatures again and again: a module needs 6.4 trampolines, of which 1.8 are new once
-a thousand modules have run.  So each is compiled once (:class:`TrampolineObjects`)
-and its object file loaded wherever it is needed again.
+shapes again and again.  So each is compiled once (:class:`TrampolineObjects`) and its
+object file loaded wherever it is needed again.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
 from ..syntax.module import Module
-from ..syntax.types import ExternKind, FuncType, ValType
+from ..syntax.types import F32, F64, I32, ExternKind, FuncType, ValType
 from . import faults, irtext, jit
-from .callconv import Signature, signature, spill_offset
+from .callconv import NO_UNWIND, signature, spill_offset
 from .layout import HostContext, StoreState, VMContext
-from .target import Target
-from .types import I32T, PTR, declare, llvm_type
+from .target import Registers, Target
+from .types import I32T, PTR, declare
 
 NO_PARAMS = FuncType((), ())
 """The signature of ``instantiate``, which Python calls like any wasm function."""
@@ -55,21 +72,81 @@ FRAMEADDRESS = "llvm.frameaddress.p0"
 STACKSAVE = "llvm.stacksave.p0"
 """Called by entry trampolines only with the planted fault ``frame_record_offset``."""
 
-
-def signature_key(ft: FuncType) -> str:
-    """A symbol-safe name for the LLVM-level signature (all references are pointers)."""
-    code = {"i32": "i", "i64": "l", "float": "f", "double": "d", "ptr": "r"}
-    params = "".join(code[str(llvm_type(t))] for t in ft.params)
-    results = "".join(code[str(llvm_type(t))] for t in ft.results)
-    return f"{params}_{results}"
+_CLASS = {F32: "float", F64: "double"}
+"""The register class of a value type that is not an integer or reference (``i64``)."""
+_CODE = {"i64": "l", "float": "f", "double": "d"}
 
 
-def entry_symbol(ft: FuncType) -> str:
-    return f"entry_{signature_key(ft)}"
+@dataclass(frozen=True)
+class Shape:
+    """All a trampoline's code depends on (see the module docstring): the types, as
+    registers take them, of the parameters and results that travel in registers,
+    integers first, and how many travel through the spill area."""
+
+    params: tuple[str, ...]
+    spilled_params: int
+    results: tuple[str, ...]
+    spilled_results: int
+
+    @cached_property
+    def key(self) -> str:
+        """A symbol-safe name: a letter per register value (``l``, ``f``, ``d``), an
+        ``s`` per spilled one, the parameters' and the results' parted by ``_``."""
+        return ("".join(_CODE[t] for t in self.params) + "s" * self.spilled_params + "_"
+                + "".join(_CODE[t] for t in self.results) + "s" * self.spilled_results)
+
+    @cached_property
+    def result_type(self) -> str:
+        return "{" + ", ".join(["i32", *self.results]) + "}"
 
 
-def host_symbol(ft: FuncType) -> str:
-    return f"host_{signature_key(ft)}"
+@dataclass(frozen=True)
+class BufferOrder:
+    """Where a trampoline's buffer holds the values of one signature: ``params[i]`` is
+    the slot of parameter ``i``, ``results[i]`` that of result ``i`` (the shape's order:
+    integers in registers, floats in registers, then the spilled values), and
+    ``param_masks``/``result_masks`` the bits of each slot its value has (a 32-bit
+    value's register, and so its slot, has an undefined high half)."""
+
+    shape: Shape
+    params: tuple[int, ...]
+    results: tuple[int, ...]
+    param_masks: tuple[int, ...]
+    result_masks: tuple[int, ...]
+
+
+def _in_shape_order(types: tuple[ValType, ...], registers: tuple[int, ...],
+                    spilled: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """For one side of a signature: its register values' classes in the shape's order,
+    each value's slot, and each value's mask."""
+    ints = [i for i in registers if types[i] not in _CLASS]
+    floats = [i for i in registers if types[i] in _CLASS]
+    order = ints + floats + list(spilled)
+    slots = [0] * len(types)
+    for k, i in enumerate(order):
+        slots[i] = k
+    masks = tuple(0xFFFF_FFFF if t in (I32, F32) else 0xFFFF_FFFF_FFFF_FFFF for t in types)
+    return tuple("i64" for _ in ints) + tuple(_CLASS[types[i]] for i in floats), tuple(slots), masks
+
+
+@lru_cache(maxsize=4096)
+def buffer_order(ft: FuncType, registers: Registers) -> BufferOrder:
+    """The shape of ``ft`` on a target with ``registers``, and where its buffers hold
+    its values."""
+    sig = signature(ft, registers)
+    params, param_slots, param_masks = _in_shape_order(ft.params, sig.register_params, sig.spilled_params)
+    results, result_slots, result_masks = _in_shape_order(ft.results, sig.register_results,
+                                                          sig.spilled_results)
+    shape = Shape(params, len(sig.spilled_params), results, len(sig.spilled_results))
+    return BufferOrder(shape, param_slots, result_slots, param_masks, result_masks)
+
+
+def entry_symbol(shape: Shape) -> str:
+    return f"entry_{shape.key}"
+
+
+def host_symbol(shape: Shape) -> str:
+    return f"host_{shape.key}"
 
 
 def _field(base: str, offset: int, name: str) -> tuple[list[str], str]:
@@ -80,35 +157,25 @@ def _field(base: str, offset: int, name: str) -> tuple[list[str], str]:
     return [f"%{name} = getelementptr i8, ptr {base}, i64 {offset}"], f"%{name}"
 
 
-def _from_slot(slot: str, t: ValType, name: str) -> tuple[list[str], str]:
-    """Lines converting the ``i64`` ``slot`` to wasm type ``t`` (named ``name`` if that
-    takes an instruction), and the converted value."""
-    typ = str(llvm_type(t))
-    if typ == "ptr":
-        return [f"%{name} = inttoptr i64 {slot} to ptr"], f"%{name}"
+def _from_slot(slot: str, typ: str, name: str) -> tuple[list[str], str]:
+    """Lines converting the ``i64`` ``slot`` to register type ``typ`` (named ``name`` if
+    that takes an instruction), and the converted value."""
     if typ == "float":
         return [f"%{name}.bits = trunc i64 {slot} to i32",
                 f"%{name} = bitcast i32 %{name}.bits to float"], f"%{name}"
     if typ == "double":
         return [f"%{name} = bitcast i64 {slot} to double"], f"%{name}"
-    if typ == "i32":
-        return [f"%{name} = trunc i64 {slot} to i32"], f"%{name}"
     return [], slot
 
 
-def _to_slot(value: str, t: ValType, name: str) -> tuple[list[str], str]:
-    """Lines converting ``value`` of wasm type ``t`` to an ``i64`` (named ``name`` if that
-    takes an instruction), and the slot value."""
-    typ = str(llvm_type(t))
-    if typ == "ptr":
-        return [f"%{name} = ptrtoint ptr {value} to i64"], f"%{name}"
+def _to_slot(value: str, typ: str, name: str) -> tuple[list[str], str]:
+    """Lines converting ``value`` of register type ``typ`` to an ``i64`` (named ``name``
+    if that takes an instruction), and the slot value."""
     if typ == "float":
         return [f"%{name}.bits = bitcast float {value} to i32",
                 f"%{name} = zext i32 %{name}.bits to i64"], f"%{name}"
     if typ == "double":
         return [f"%{name} = bitcast double {value} to i64"], f"%{name}"
-    if typ == "i32":
-        return [f"%{name} = zext i32 {value} to i64"], f"%{name}"
     return [], value
 
 
@@ -127,15 +194,14 @@ def _buf_slot(i: int, name: str) -> list[str]:
     return [f"%{name} = getelementptr i64, ptr %buf, i64 {i}"]
 
 
-def entry_text(sig: Signature) -> str:
-    """The definition of the entry trampoline of ``sig``'s signature."""
-    ft = sig.ft
+def entry_text(shape: Shape) -> str:
+    """The definition of the entry trampoline of ``shape``."""
     entry: list[str] = []
     args = ""
-    for i in sig.register_params:
-        convert, arg = _from_slot(f"%arg{i}.slot", ft.params[i], f"arg{i}")
-        entry += [*_buf_slot(i, f"arg{i}.ptr"), f"%arg{i}.slot = load i64, ptr %arg{i}.ptr", *convert]
-        args += f", {llvm_type(ft.params[i])} {arg}"
+    for k, typ in enumerate(shape.params):
+        convert, arg = _from_slot(f"%arg{k}.slot", typ, f"arg{k}")
+        entry += [*_buf_slot(k, f"arg{k}.ptr"), f"%arg{k}.slot = load i64, ptr %arg{k}.ptr", *convert]
+        args += f", {typ} {arg}"
     # The outermost entry into wasm sets the stack limit from its own frame address, so
     # the budget holds however deep the Python stack already is -- but never below the
     # floor, the thread's real stack bottom plus room for host code (see
@@ -167,9 +233,10 @@ def entry_text(sig: Signature) -> str:
              f"store i64 %new.limit, ptr {limit_ptr}",
              *fault, f"store i64 {top}, ptr {top_ptr}",
              "br label %call"]
-    rt = str(sig.result_type)
+    rt = shape.result_type
     call: list[str] = []
-    for k, i in enumerate(sig.spilled_params):
+    for k in range(shape.spilled_params):
+        i = len(shape.params) + k
         spill_lines, spill_ptr = _spill_slot("%store", k, f"spill{k}.ptr")
         call += [*_buf_slot(i, f"arg{i}.ptr"), f"%arg{i}.slot = load i64, ptr %arg{i}.ptr",
                  *spill_lines, f"store i64 %arg{i}.slot, ptr {spill_ptr}"]
@@ -177,31 +244,32 @@ def entry_text(sig: Signature) -> str:
              "br i1 %outermost, label %leave, label %done"]
     leave = [f"store i64 0, ptr {limit_ptr}", f"store i64 0, ptr {top_ptr}", "br label %done"]
     done: list[str] = []
-    for k, i in enumerate(sig.register_results):
-        convert, slot = _to_slot(f"%res{i}", ft.results[i], f"res{i}.slot")
-        done += [f"%res{i} = extractvalue {rt} %result, {k + 1}", *convert,
-                 *_buf_slot(i, f"res{i}.ptr"), f"store i64 {slot}, ptr %res{i}.ptr"]
-    for k, i in enumerate(sig.spilled_results):
+    for k, typ in enumerate(shape.results):
+        convert, slot = _to_slot(f"%res{k}", typ, f"res{k}.slot")
+        done += [f"%res{k} = extractvalue {rt} %result, {k + 1}", *convert,
+                 *_buf_slot(k, f"res{k}.ptr"), f"store i64 {slot}, ptr %res{k}.ptr"]
+    for k in range(shape.spilled_results):
+        i = len(shape.results) + k
         spill_lines, spill_ptr = _spill_slot("%store", k, f"rspill{k}.ptr")
         done += [*spill_lines, f"%res{i}.slot = load i64, ptr {spill_ptr}",
                  *_buf_slot(i, f"res{i}.ptr"), f"store i64 %res{i}.slot, ptr %res{i}.ptr"]
     done += [f"%status = extractvalue {rt} %result, 0", "ret i32 %status"]
-    return _function(f'define i32 @"{entry_symbol(ft)}"(ptr %code, ptr %vmctx, ptr %buf)',
+    return _function(f'define i32 @"{entry_symbol(shape)}"(ptr %code, ptr %vmctx, ptr %buf) {NO_UNWIND}',
                      {"entry": entry, "enter": enter, "call": call, "leave": leave, "done": done})
 
 
-def host_stub_text(sig: Signature) -> str:
-    """The definition of the host stub of ``sig``'s signature."""
-    ft = sig.ft
-    rt = str(sig.result_type)
-    params = "".join(f", {llvm_type(ft.params[i])} %p{i}" for i in sig.register_params)
+def host_stub_text(shape: Shape) -> str:
+    """The definition of the host stub of ``shape``."""
+    rt = shape.result_type
+    params = "".join(f", {typ} %p{k}" for k, typ in enumerate(shape.params))
     store_lines, store_ptr = _field("%hostctx", HostContext.STORE.offset, "store.ptr")
-    lines = [f"%buf = alloca i64, i32 {max(len(ft.params), len(ft.results), 1)}",
-             *store_lines, f"%store = load ptr, ptr {store_ptr}"]
-    for i in sig.register_params:
-        convert, slot = _to_slot(f"%p{i}", ft.params[i], f"p{i}.slot")
-        lines += [*convert, *_buf_slot(i, f"p{i}.ptr"), f"store i64 {slot}, ptr %p{i}.ptr"]
-    for k, i in enumerate(sig.spilled_params):
+    size = max(len(shape.params) + shape.spilled_params, len(shape.results) + shape.spilled_results, 1)
+    lines = [f"%buf = alloca i64, i32 {size}", *store_lines, f"%store = load ptr, ptr {store_ptr}"]
+    for k, typ in enumerate(shape.params):
+        convert, slot = _to_slot(f"%p{k}", typ, f"p{k}.slot")
+        lines += [*convert, *_buf_slot(k, f"p{k}.ptr"), f"store i64 {slot}, ptr %p{k}.ptr"]
+    for k in range(shape.spilled_params):
+        i = len(shape.params) + k
         spill_lines, spill_ptr = _spill_slot("%store", k, f"spill{k}.ptr")
         lines += [*spill_lines, f"%p{i}.slot = load i64, ptr {spill_ptr}",
                   *_buf_slot(i, f"p{i}.ptr"), f"store i64 %p{i}.slot, ptr %p{i}.ptr"]
@@ -209,49 +277,53 @@ def host_stub_text(sig: Signature) -> str:
     lines += [*callback_lines, f"%callback = load ptr, ptr {callback_ptr}",
               "%status = call i32 %callback(ptr %hostctx, ptr %buf)",
               f"%agg0 = insertvalue {rt} undef, i32 %status, 0"]
-    for k, i in enumerate(sig.register_results):
-        convert, value = _from_slot(f"%res{i}.slot", ft.results[i], f"res{i}")
-        lines += [*_buf_slot(i, f"res{i}.ptr"), f"%res{i}.slot = load i64, ptr %res{i}.ptr", *convert,
-                  f"%agg{k + 1} = insertvalue {rt} %agg{k}, {llvm_type(ft.results[i])} {value}, {k + 1}"]
-    for k, i in enumerate(sig.spilled_results):
+    for k, typ in enumerate(shape.results):
+        convert, value = _from_slot(f"%res{k}.slot", typ, f"res{k}")
+        lines += [*_buf_slot(k, f"res{k}.ptr"), f"%res{k}.slot = load i64, ptr %res{k}.ptr", *convert,
+                  f"%agg{k + 1} = insertvalue {rt} %agg{k}, {typ} {value}, {k + 1}"]
+    for k in range(shape.spilled_results):
+        i = len(shape.results) + k
         spill_lines, spill_ptr = _spill_slot("%store", k, f"rspill{k}.ptr")
         lines += [*_buf_slot(i, f"res{i}.ptr"), f"%res{i}.slot = load i64, ptr %res{i}.ptr",
                   *spill_lines, f"store i64 %res{i}.slot, ptr {spill_ptr}"]
-    lines.append(f"ret {rt} %agg{len(sig.register_results)}")
-    return _function(f'define tailcc {rt} @"{host_symbol(ft)}"(ptr %hostctx{params})', {"entry": lines})
+    lines.append(f"ret {rt} %agg{len(shape.results)}")
+    return _function(f'define tailcc {rt} @"{host_symbol(shape)}"(ptr %hostctx{params}) {NO_UNWIND}',
+                     {"entry": lines})
 
 
-def module_trampolines(module: Module) -> dict[str, FuncType]:
-    """The trampolines that using ``module`` takes, by symbol: the entry of every
-    exported function's signature and of ``instantiate``'s, and the host stub of every
-    imported function's (host functions filling those imports need one)."""
+def module_trampolines(module: Module, registers: Registers) -> dict[str, Shape]:
+    """The trampolines that using ``module`` takes on a target with ``registers``, by
+    symbol: the entry of every exported function's shape and of ``instantiate``'s, and
+    the host stub of every imported function's (host functions filling those imports
+    need one)."""
     func_types = module.func_types()
-    wanted = {entry_symbol(NO_PARAMS): NO_PARAMS}
+    none = buffer_order(NO_PARAMS, registers).shape
+    wanted = {entry_symbol(none): none}
     for export in module.exports:
         if export.kind is ExternKind.FUNC:
-            wanted.setdefault(entry_symbol(func_types[export.index]), func_types[export.index])
+            shape = buffer_order(func_types[export.index], registers).shape
+            wanted.setdefault(entry_symbol(shape), shape)
     for imp in module.imports:
         if imp.kind is ExternKind.FUNC:
-            ft = module.types[imp.desc]  # type: ignore[index]
-            wanted.setdefault(host_symbol(ft), ft)
+            shape = buffer_order(module.types[imp.desc], registers).shape  # type: ignore[index]
+            wanted.setdefault(host_symbol(shape), shape)
     return wanted
 
 
-def trampolines_text(module: irtext.Module, wanted: dict[str, FuncType], target: Target) -> str:
+def trampolines_text(module: irtext.Module, wanted: dict[str, Shape]) -> str:
     """The definitions of the trampolines ``wanted`` (by symbol, as :func:`entry_symbol`
-    and :func:`host_symbol` name them) for ``target``, to compile along with ``module``,
-    in which this declares what they call."""
+    and :func:`host_symbol` name them), to compile along with ``module``, in which this
+    declares what they call."""
     declare(module, FRAMEADDRESS, ir.FunctionType(PTR, [I32T]))
     if "frame_record_offset" in faults.active:
         declare(module, STACKSAVE, ir.FunctionType(PTR, []))
-    sigs = {symbol: signature(ft, target.registers) for symbol, ft in wanted.items()}
-    return "".join(entry_text(sig) if symbol.startswith("entry_") else host_stub_text(sig)
-                   for symbol, sig in sigs.items())
+    return "".join(entry_text(shape) if symbol.startswith("entry_") else host_stub_text(shape)
+                   for symbol, shape in wanted.items())
 
 
-def pair(ft: FuncType) -> dict[str, FuncType]:
-    """``ft``'s entry trampoline and host stub, by symbol."""
-    return {entry_symbol(ft): ft, host_symbol(ft): ft}
+def pair(shape: Shape) -> dict[str, Shape]:
+    """``shape``'s entry trampoline and host stub, by symbol."""
+    return {entry_symbol(shape): shape, host_symbol(shape): shape}
 
 
 class TrampolineObjects:
@@ -278,8 +350,8 @@ class TrampolineObjects:
         self._count = 0
         self._lock = threading.Lock()
 
-    def objects(self, wanted: dict[str, FuncType]) -> tuple[list[tuple[bytes, frozenset[str]]],
-                                                             dict[str, FuncType]]:
+    def objects(self, wanted: dict[str, Shape]) -> tuple[list[tuple[bytes, frozenset[str]]],
+                                                          dict[str, Shape]]:
         """The object files that provide trampolines of ``wanted`` (by symbol, as
         :func:`entry_symbol` and :func:`host_symbol` name them), each with the symbols it
         defines; and the trampolines none provides, for the caller to compile and
@@ -308,7 +380,7 @@ class TrampolineObjects:
             for symbol in symbols:
                 self._provider.setdefault(symbol, self._count)
 
-    def compile(self, wanted: dict[str, FuncType]) -> list[tuple[bytes, frozenset[str]]]:
+    def compile(self, wanted: dict[str, Shape]) -> list[tuple[bytes, frozenset[str]]]:
         """Object files providing every trampoline of ``wanted``, the missing ones
         compiled as one batch."""
         found, missing = self.objects(wanted)
@@ -316,7 +388,7 @@ class TrampolineObjects:
             return found
         module = irtext.Module(name="trampolines")
         module.triple, module.data_layout = self.target.triple, self.target.data_layout
-        ref = llvm.parse_assembly(str(module) + trampolines_text(module, missing, self.target))
+        ref = llvm.parse_assembly(str(module) + trampolines_text(module, missing))
         ref.verify()
         batch = jit.emit_object(ref, self.target, 0), frozenset(missing)
         self.provide(*batch)
@@ -338,6 +410,6 @@ def trampoline_objects(target: Target) -> TrampolineObjects:
         return found
 
 
-__all__ = ["FRAMEADDRESS", "HOST_CALLBACK", "NO_PARAMS", "TrampolineObjects", "entry_symbol", "entry_text",
-           "host_stub_text", "host_symbol", "module_trampolines", "pair", "signature_key",
-           "trampoline_objects", "trampolines_text"]
+__all__ = ["FRAMEADDRESS", "HOST_CALLBACK", "NO_PARAMS", "BufferOrder", "Shape", "TrampolineObjects",
+           "buffer_order", "entry_symbol", "entry_text", "host_stub_text", "host_symbol", "module_trampolines",
+           "pair", "trampoline_objects", "trampolines_text"]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from ..compile import jit
 from ..compile.module import CompileOptions
 from ..compile.target import Target, host
-from ..compile.trampolines import entry_symbol, host_symbol, pair, trampoline_objects
+from ..compile.trampolines import (BufferOrder, Shape, buffer_order, entry_symbol, host_symbol, pair,
+                                   trampoline_objects)
 from ..syntax.types import FuncType
 from . import native
 from .stack import on_large_stack
@@ -221,19 +222,26 @@ class Engine:
         assert ft is not None, f"type id {type_id} is not held"
         return ft
 
+    def buffer_order(self, ft: FuncType) -> BufferOrder:
+        """Where the buffers of ``ft``'s trampolines hold its values (see
+        :mod:`~engine.compile.trampolines`)."""
+        return buffer_order(ft, self.target.registers)
+
     def entry(self, ft: FuncType) -> Entry:
-        """The entry trampoline of ``ft``'s signature (compiled now if none is loaded)."""
-        return self._trampoline(entry_symbol(ft), ft)  # type: ignore[return-value]
+        """The entry trampoline of ``ft``'s shape (compiled now if none is loaded)."""
+        shape = self.buffer_order(ft).shape
+        return self._trampoline(entry_symbol(shape), shape)  # type: ignore[return-value]
 
     def host_stub(self, ft: FuncType) -> Trampoline:
-        """The host stub of ``ft``'s signature (compiled now if none is loaded)."""
-        return self._trampoline(host_symbol(ft), ft)
+        """The host stub of ``ft``'s shape (compiled now if none is loaded)."""
+        shape = self.buffer_order(ft).shape
+        return self._trampoline(host_symbol(shape), shape)
 
-    def _trampoline(self, symbol: str, ft: FuncType) -> Trampoline:
+    def _trampoline(self, symbol: str, shape: Shape) -> Trampoline:
         with self._lock:
             found = self._trampolines.get(symbol) or self._lent.get(symbol)
             if found is None:
-                symbols = pair(ft)
+                symbols = pair(shape)
                 code = on_large_stack(lambda: self.load_code(
                     [], list(symbols), trampoline_objects(self.target).compile(symbols)))
                 for name in symbols:

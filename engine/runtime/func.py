@@ -86,7 +86,11 @@ class Func(Handle):
 def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequence[int]) -> list[int]:
     """Run native ``code`` of type ``ft`` through its entry trampoline; raise what made
     it unwind."""
-    buf = native.slots(max(len(ft.params), len(ft.results)), list(args))
+    order = store.engine.buffer_order(ft)
+    buffer = [0] * len(args)
+    for slot, arg in zip(order.params, args):
+        buffer[slot] = arg
+    buf = native.slots(max(len(ft.params), len(ft.results)), buffer)
     entry = store.engine.entry(ft)
     store.enter()
     try:
@@ -94,7 +98,7 @@ def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequenc
             raise store.take_unwind()
     finally:
         store.leave()
-    return list(buf[:len(ft.results)])
+    return [buf[slot] & mask for slot, mask in zip(order.results, order.result_masks)]
 
 
 def _host_callback(store: Store, ty: FuncType, index: int, slots: bool) -> Callable[[int, int], int]:
@@ -104,13 +108,14 @@ def _host_callback(store: Store, ty: FuncType, index: int, slots: bool) -> Calla
     store keeps the callback alive, and the callable may well refer to the store); the
     store is alive whenever the callback runs, since a caller of wasm holds it."""
     store_ref = weakref.ref(store)
+    order = store.engine.buffer_order(ty)
 
     def callback(_hostctx: int, buf: int) -> int:
         store = store_ref()
         assert store is not None
         try:
-            args = [native.read(buf, i) if slots else from_slot(store, t, native.read(buf, i))
-                    for i, t in enumerate(ty.params)]
+            raw = [native.read(buf, slot) & mask for slot, mask in zip(order.params, order.param_masks)]
+            args = raw if slots else [from_slot(store, t, s) for t, s in zip(ty.params, raw)]
             result = store.held(index)(*args)
             if len(ty.results) == 0:
                 results: Sequence[Any] = ()
@@ -121,8 +126,8 @@ def _host_callback(store: Store, ty: FuncType, index: int, slots: bool) -> Calla
                 if len(results) != len(ty.results):
                     raise TypeError(f"host function returned {len(results)} values, "
                                     f"its type {ty} has {len(ty.results)} results")
-            for i, (t, value) in enumerate(zip(ty.results, results)):
-                native.write(buf, check_slot(store, t, value) if slots else to_slot(store, t, value), i)
+            for t, value, slot in zip(ty.results, results, order.results):
+                native.write(buf, check_slot(store, t, value) if slots else to_slot(store, t, value), slot)
             return 0
         except BaseException as error:  # noqa: B036 -- nothing may unwind through native code
             store.set_pending(error)

@@ -70,7 +70,7 @@ class Module:
         instantiate = compiler.instantiate_symbol
         # The trampolines this module's users need and the engine lacks come along in
         # the same code, not in code of their own per signature.
-        wanted = module_trampolines(self.syntax)
+        wanted = module_trampolines(self.syntax, target.registers)
         carried = engine.unloaded(wanted)
 
         def build() -> jit.CompiledCode:
@@ -79,7 +79,7 @@ class Module:
             # Trampolines no code has yet are compiled into this module's, which then
             # provides them to later modules.  They and ``instantiate`` run once per call
             # from Python or per instance: not worth optimising (the wasm functions are).
-            extra = trampolines_text(ir_module, missing, target) if missing else ""
+            extra = trampolines_text(ir_module, missing) if missing else ""
             code = jit.emit_object(jit.optimize(ir_module, target, opt_level, extra=extra,
                                                 cold=[instantiate, *missing]), target, opt_level)
             if not missing:
