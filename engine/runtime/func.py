@@ -98,7 +98,8 @@ def call_native(store: Store, ft: FuncType, code: int, vmctx: int, args: Sequenc
             raise store.take_unwind()
     finally:
         store.leave()
-    return [buf[slot] & mask for slot, mask in zip(order.results, order.result_masks)]
+    slots = buf[:len(ft.results)]
+    return [slots[slot] & mask for slot, mask in zip(order.results, order.result_masks)]
 
 
 def _host_callback(store: Store, ty: FuncType, index: int, slots: bool) -> Callable[[int, int], int]:

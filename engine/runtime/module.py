@@ -69,7 +69,7 @@ class Module:
         ir_module = compiler.compile()
         instantiate = compiler.instantiate_symbol
         # The trampolines this module's users need and the engine lacks come along in
-        # the same code, not in code of their own per signature.
+        # the same code, not in code of their own per shape.
         wanted = module_trampolines(self.syntax, target.registers)
         carried = engine.unloaded(wanted)
 
