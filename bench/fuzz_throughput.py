@@ -96,7 +96,7 @@ def split(n: int, warm: int) -> None:
             compiler = ModuleCompiler(syntax, engine.target, engine.options)
             ir_module = compiler.compile()
             t2 = time.perf_counter()
-            ref = jit.optimize(ir_module, engine.target, level, cold=[compiler.instantiate_symbol])
+            ref = jit.optimize(ir_module, engine.target, level)
             t3 = time.perf_counter()
             jit.emit_object(ref, engine.target, level)
             t4 = time.perf_counter()

@@ -24,7 +24,7 @@ from ..syntax.instructions import OPS, Instr
 from ..syntax.types import FuncType, ValType
 from . import events
 from . import exceptions as exc
-from . import faults, helpers, setup
+from . import faults, helpers
 from . import memory as mem
 from .irtext import Block, Constant, Function, IRBuilder, Phi, Value
 from .callconv import WASM_CC, Signature, spill_offset
@@ -37,14 +37,9 @@ if TYPE_CHECKING:
     from .module import ModuleCompiler
 
 _OPENERS = frozenset({"block", "loop", "if", "try_table"})
-_HELPER_TYPES = {field: types[symbol] for types, pointers in ((helpers.TYPES, helpers.STATE_POINTERS),
-                                                               (setup.TYPES, setup.STATE_POINTERS))
-                 for field, symbol in pointers.items()}
+_HELPER_TYPES = {field: helpers.TYPES[symbol] for field, symbol in helpers.STATE_POINTERS.items()}
 """The type of each run-time helper compiled code calls, by the store-state field
 holding its address."""
-_ARRAYS = frozenset({VMContext.TABLES, VMContext.FUNCS, VMContext.GLOBALS, VMContext.TYPE_IDS,
-                     VMContext.TAGS})
-"""The fields of the instance context set before ``instantiate`` runs."""
 
 
 @dataclass(slots=True)
@@ -90,7 +85,8 @@ class FunctionTranslator:
         self.frames: list[Frame] = []
         self.dead = False
         self.dead_depth = 0
-        self.trap_blocks: dict[TrapCode, Block] = {}
+        self._trap_bb: Block | None = None
+        self._trap_code: Phi | None = None
         self._unwind_bb: Block | None = None
         self.locals: list[tuple[Value, ValType]] = []
         """Each local's stack slot, or its value if the body never sets it, and its type."""
@@ -147,12 +143,9 @@ class FunctionTranslator:
         return self.builder.load(self.builder.gep(array, [idx], source_etype=I64T), typ=typ)
 
     # Fixed values: what the instance context leads to never changes once the instance
-    # is initialised, so a function loads each once, in its entry block (which dominates
-    # every use), instead of at every use -- shorter IR, and fewer reloads after calls.
-
-    initialised = True
-    """Whether the instance is initialised while this function runs (not so for
-    ``instantiate``, which fills in what the instance context leads to)."""
+    # is initialised, before any of its functions runs, so a function loads each once,
+    # in its entry block (which dominates every use), instead of at every use -- shorter
+    # IR, and fewer reloads after calls.
 
     def fixed(self, key: object, compute: Callable[[], Value]) -> Value:
         """The value ``compute()`` emits, emitted once in the entry block; ``compute``
@@ -170,34 +163,32 @@ class FunctionTranslator:
         return callable_pointer(self.builder, address, _HELPER_TYPES[field])
 
     def instance_array(self, field: VMContext) -> Value:
-        """An index space's array, or another field of the instance context: the arrays
-        are allocated before ``instantiate`` runs, the other fields set by it."""
-        def load() -> Value:
-            return self.load_field(self.vmctx, field.offset, PTR)
-        return self.fixed(field, load) if field in _ARRAYS or self.initialised else load()
+        """An index space's array, or another field of the instance context."""
+        return self.fixed(field, lambda: self.load_field(self.vmctx, field.offset, PTR))
 
     def instance_slot(self, field: VMContext, index: int, typ: ir.Type = PTR) -> Value:
         """Entry ``index`` of the index-space array ``field``: a function's, table's or
         tag's record, a global's cell or a type id."""
         array = self.instance_array(field)
-
-        def load() -> Value:
-            return self.slot(array, index, typ)
-        fixed = self.initialised or field is VMContext.TYPE_IDS
-        return self.fixed((field, index), load) if fixed else load()
+        return self.fixed((field, index), lambda: self.slot(array, index, typ))
 
     def trap_block(self, code: TrapCode) -> Block:
-        block = self.trap_blocks.get(code)
-        if block is None:
-            block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
+        """Where the current block goes to trap with ``code``: the function's one trap
+        block, which stores the code -- a phi of its predecessors' codes -- in the store
+        state and unwinds.  A block per code took four instructions each, some 17 of
+        them in a generated module."""
+        if self._trap_bb is None:
+            self._trap_bb = self.fn.append_basic_block("trap")
             saved = self.builder.block
-            self.builder.position_at_end(block)
+            self.builder.position_at_end(self._trap_bb)
+            self._trap_code = self.builder.phi(I64T)
             self.store_field(self.store_state, StoreState.UNWIND.offset, i64(UnwindKind.TRAP))
-            self.store_field(self.store_state, StoreState.TRAP_CODE.offset, i64(code))
+            self.store_field(self.store_state, StoreState.TRAP_CODE.offset, self._trap_code)
             self.builder.branch(self.unwind_bb())
             self.builder.position_at_end(saved)
-            self.trap_blocks[code] = block
-        return block
+        assert self._trap_code is not None
+        self._trap_code.add_incoming(i64(code), self.builder.block)
+        return self._trap_bb
 
     def unwind_bb(self) -> Block:
         """Where a non-zero status goes: return it to the caller."""

@@ -192,8 +192,8 @@ def optimize(module: ir.Module | irtext.Module, target: Target, opt_level: int, 
     redundant NaN quieting (:func:`_drop_redundant_quieting`: its second parse costs
     more than it saves in code built for compile speed).
 
-    The functions named in ``cold`` run rarely (once per instance, or once per call
-    from Python) and are left as they are: LLVM's pipeline costs some tenths of a
+    The functions named in ``cold`` run rarely (trampolines: once per call from
+    Python) and are left as they are: LLVM's pipeline costs some tenths of a
     millisecond per function however small, more than such a function saves.  From 2
     they are also marked ``optnone`` once the passes are done (they must never see
     it, see the module docstring), so that code generation treats them as at level 0

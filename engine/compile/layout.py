@@ -50,7 +50,7 @@ class VMContext(_Layout):
     DATA_SEGMENTS = 7    # Segment[] (bytes, length); length 0 once dropped
     TAGS = 8             # tag identity*[] over the tag index space
     OWNED = 9            # what instantiation allocated, freed on release
-    SHAPE = 10           # the module's ModuleShape, once instantiation began
+    SHAPE = 10           # the module's ModuleShape, set before instantiation begins
 
 
 class StoreState(_Layout):
@@ -86,8 +86,7 @@ class StoreState(_Layout):
     MEMORY_FREE = 28     # calls it through these
     TABLE_GROW = 29
     TABLE_FILL = 30
-    INSTANTIATE = 31     # the instance set-up every module shares (engine/compile/setup.py)
-    SPILL = 32           # first of SPILL_SLOTS slots: a call's values beyond the registers
+    SPILL = 31           # first of SPILL_SLOTS slots: a call's values beyond the registers
 
     @classmethod
     def size(cls) -> int:
@@ -160,10 +159,10 @@ class RootKind(enum.IntEnum):
 
 
 class ModuleShape(_Layout):
-    """What the store runtime's ``rt_instantiate`` and ``rt_release``
-    (``engine/compile/setup.py``) need to know of a module: a constant in the module's
-    code.  Offsets are into the module's owned block, where the functions' records
-    come first."""
+    """What the store runtime's ``rt_initialize``, ``rt_instantiate`` and ``rt_release``
+    (``engine/compile/initialize.py``, ``setup.py``) need to know of a module: a constant
+    in the module's code, its one exported symbol.  Offsets are into the module's owned
+    block, where the functions' records come first."""
 
     TEMPLATE = 0         # the owned block's compile-time contents
     TEMPLATE_BYTES = 1
@@ -182,6 +181,7 @@ class ModuleShape(_Layout):
     IMPORTED_TAGS = 14
     IMPORTED_GLOBALS = 15
     ELEM_SEGMENTS = 16   # element segments, whose items release frees
+    INIT = 17            # the module's initialization program (engine/compile/initialize.py)
 
 
 class Segment(_Layout):

@@ -1,11 +1,13 @@
 """The part of instantiation every module shares, emitted once as IR into the store
-runtime (see ``helpers.py``): ``rt_instantiate`` and ``rt_release``.
+runtime (see ``helpers.py``): ``rt_instantiate``, ``rt_initialize`` (``initialize.py``,
+which calls ``rt_instantiate`` first, then runs the module's initialization program)
+and ``rt_release``.
 
-A module's ``instantiate`` (``module.py``) calls ``rt_instantiate`` first, through
-:attr:`~engine.compile.layout.StoreState.INSTANTIATE`, with a constant of its own code,
-its :class:`~engine.compile.layout.ModuleShape`; Python calls ``rt_release`` when the
-instance's store closes.  Generated modules are small and many, so the loops that
-fill in records, and all of ``release``, were a fifth of every module's code.
+Python calls ``rt_initialize`` once the instance context holds the module's
+:class:`~engine.compile.layout.ModuleShape`, a constant of the module's code, and
+``rt_release`` when the instance's store closes.  Generated modules are small and
+many, so the loops that fill in records, and all of ``release``, were a fifth of every
+module's code.
 
 The rules they keep:
 
@@ -17,12 +19,11 @@ The rules they keep:
   instance context, the canonical type ids of functions and tags, table elements,
   the memory's reservation -- and points the index spaces' defined entries (after the
   imported ones) at the records and cells.
-* ``rt_instantiate`` records the shape in :attr:`~engine.compile.layout.VMContext.SHAPE`
-  before anything else; ``rt_release`` frees what that instance context leads to --
+* The shape is in :attr:`~engine.compile.layout.VMContext.SHAPE` before anything
+  else; ``rt_release`` frees what that instance context leads to --
   the owned block, the memory, table elements, element segments' items and the
-  segment arrays -- and nothing when there is no shape (the stack check trapped first),
-  so it also cleans up after an instantiation that ran out of memory or trapped
-  half-way.
+  segment arrays -- whatever of it there is, so it also cleans up after an
+  instantiation that ran out of memory or trapped half-way.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ import llvmlite.ir as ir
 
 from . import collector, helpers
 from .helpers import MEMORY_FREE, MEMORY_NEW, for_range, libc
+from .initialize import INITIALIZE, emit_initialize
 from .layout import SLOT, FuncRecord, ModuleShape, Segment, StoreState, TableRecord, TagRecord, VMContext
 from .target import Target
 from .types import I1, I8, I32T, I64T, PTR, declare, field_ptr
@@ -41,8 +43,6 @@ RELEASE = "rt_release"
 TYPES = {INSTANTIATE: ir.FunctionType(I32T, [PTR, PTR]), RELEASE: ir.FunctionType(ir.VoidType(), [PTR])}
 """``i32 rt_instantiate(VMContext*, ModuleShape*)``: 0, or 1 when memory ran out (the
 caller traps); ``void rt_release(VMContext*)``."""
-STATE_POINTERS = {StoreState.INSTANTIATE: INSTANTIATE}
-"""The store-state field holding ``rt_instantiate``'s address, for modules to call."""
 
 
 def _load(b: ir.IRBuilder, base: ir.Value, offset: int, typ: ir.Type = I64T) -> ir.Value:
@@ -83,9 +83,9 @@ def _each_record(b: ir.IRBuilder, vmctx: ir.Value, shape: ir.Value, block: ir.Va
 
 def emit_instantiate(module: ir.Module) -> ir.Function:
     fn = ir.Function(module, TYPES[INSTANTIATE], INSTANTIATE)
+    fn.linkage = "internal"
     vmctx, shape = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    _store(b, shape, vmctx, VMContext.SHAPE.offset)
     size = _load(b, shape, ModuleShape.OWNED_BYTES.offset)
     with b.if_then(b.icmp_unsigned("==", size, I64T(0))):
         b.ret(I32T(0))
@@ -171,9 +171,9 @@ def store_runtime_module(target: Target) -> tuple[ir.Module, list[str], dict[Sto
     symbol whose address each store-state field holds for compiled code to call."""
     module = collector.collector_module(target)
     exported = [*collector.EXPORTS, *helpers.export_helpers(module)]
-    emit_instantiate(module)
+    emit_initialize(module, emit_instantiate(module))
     emit_release(module)
-    return module, [*exported, *TYPES], collector.STATE_POINTERS | helpers.STATE_POINTERS | STATE_POINTERS
+    return module, [*exported, INITIALIZE, RELEASE], collector.STATE_POINTERS | helpers.STATE_POINTERS
 
 
-__all__ = ["INSTANTIATE", "RELEASE", "STATE_POINTERS", "TYPES", "store_runtime_module"]
+__all__ = ["INITIALIZE", "RELEASE", "store_runtime_module"]

@@ -63,7 +63,8 @@ from .target import Registers, Target
 from .types import I32T, PTR, declare
 
 NO_PARAMS = FuncType((), ())
-"""The signature of ``instantiate``, which Python calls like any wasm function."""
+"""The signature of ``rt_initialize`` (``initialize.py``), which Python calls like any
+wasm function."""
 
 HOST_CALLBACK = ir.FunctionType(I32T, [PTR, PTR])
 """``i32 callback(hostctx, buf)``: the C signature of a host function's callback."""
@@ -294,7 +295,7 @@ def host_stub_text(shape: Shape) -> str:
 
 def module_trampolines(module: Module, registers: Registers) -> dict[str, Shape]:
     """The trampolines that using ``module`` takes on a target with ``registers``, by
-    symbol: the entry of every exported function's shape and of ``instantiate``'s, and
+    symbol: the entry of every exported function's shape and of ``rt_initialize``'s, and
     the host stub of every imported function's (host functions filling those imports
     need one)."""
     func_types = module.func_types()

@@ -2,13 +2,15 @@
 
 Python does only what compiled code cannot: it checks the imports' types (the
 spec's import matching), allocates the :class:`~engine.compile.layout.VMContext`
-and its index-space arrays, points the imported slots at the imported records and
-calls the module's compiled ``instantiate``, which does the rest.
+and its index-space arrays, points the imported slots at the imported records, puts
+the module's shape in the instance context and calls the store runtime's
+``rt_initialize``, which does the rest (``engine/compile/initialize.py``).
 """
 from __future__ import annotations
 
 from typing import Iterator, Sequence, Union
 
+from ..compile.initialize import INITIALIZE
 from ..compile.layout import PAGE_SIZE, VMContext
 from ..compile.trampolines import NO_PARAMS
 from ..errors import LinkError, WrongStore
@@ -113,8 +115,9 @@ class Instance:
         vmctx = self.vmctx
         # The finalizer holds the module: its code must outlive the instance's release.
         store.on_close(lambda: module.release(vmctx))
+        self._vmctx[VMContext.SHAPE] = module.shape
         try:
-            call_native(store, NO_PARAMS, module.instantiate_code, vmctx, [])
+            call_native(store, NO_PARAMS, store.engine.store_runtime().code[INITIALIZE], vmctx, [])
         finally:
             self._register_types(counts)
 
@@ -131,7 +134,7 @@ class Instance:
             index[kind] += 1
 
     def _register_types(self, imported: dict[ExternKind, int]) -> None:
-        """Record the declared types of the memories, tables and globals ``instantiate``
+        """Record the declared types of the memories, tables and globals instantiation
         allocated, and the function records (those it got to, if it trapped)."""
         m, types = self.module.syntax, self.store.extern_types
         funcs = self._vmctx[VMContext.FUNCS]

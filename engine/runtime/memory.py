@@ -16,7 +16,7 @@ from .store import Store
 
 
 def new_memory_record(store: Store, ty: MemType) -> int:
-    """Allocate a memory record as compiled ``instantiate`` would; the store frees it."""
+    """Allocate a memory record as instantiation would; the store frees it."""
     limits = ty.limits
     store.check_initial_size("memory", limits.min * PAGE_SIZE)
     store.reserve(memories=1)

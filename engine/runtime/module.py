@@ -67,7 +67,7 @@ class Module:
         target, opt_level = engine.target, engine.options.opt_level
         compiler = ModuleCompiler(self.syntax, target, engine.options)
         ir_module = compiler.compile()
-        instantiate = compiler.instantiate_symbol
+        shape = compiler.shape_symbol
         # The trampolines this module's users need and the engine lacks come along in
         # the same code, not in code of their own per shape.
         wanted = module_trampolines(self.syntax, target.registers)
@@ -77,20 +77,21 @@ class Module:
             objects = trampoline_objects(target)
             found, missing = objects.objects({symbol: wanted[symbol] for symbol in carried})
             # Trampolines no code has yet are compiled into this module's, which then
-            # provides them to later modules.  They and ``instantiate`` run once per call
-            # from Python or per instance: not worth optimising (the wasm functions are).
+            # provides them to later modules.  They run once per call from Python: not
+            # worth optimising (the wasm functions are).
             extra = trampolines_text(ir_module, missing) if missing else ""
             code = jit.emit_object(jit.optimize(ir_module, target, opt_level, extra=extra,
-                                                cold=[instantiate, *missing]), target, opt_level)
+                                                cold=list(missing)), target, opt_level)
             if not missing:
-                return engine.load_code([code], [instantiate, *carried], found)
-            provided = frozenset([instantiate, *missing])
+                return engine.load_code([code], [shape, *carried], found)
+            provided = frozenset([shape, *missing])
             objects.provide(code, provided)
-            return engine.load_code([], [instantiate, *carried], [(code, provided), *found])
+            return engine.load_code([], [shape, *carried], [(code, provided), *found])
 
         self._code = on_large_stack(build)
         self.trampolines = engine.lend(self._code, carried)
-        self.instantiate_code = self._code[instantiate]
+        self.shape = self._code[shape]
+        """The address of the module's shape, which instantiation reads."""
         self.release = native.RELEASE(engine.store_runtime().code[setup.RELEASE])
         """Free what instantiating this module allocated in an instance context (the
         store runtime's ``rt_release``, which reads this module's shape: the caller

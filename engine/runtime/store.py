@@ -1,7 +1,7 @@
 """``Store``: the unit of isolation and ownership.
 
 A store owns everything created in it -- instances (their contexts and whatever their
-``instantiate`` allocated), memories, tables, globals and host functions created from
+instantiation allocated), memories, tables, globals and host functions created from
 Python -- and frees it all when it is closed or garbage-collected, as wasmtime's
 stores do.  It also holds the :class:`~engine.compile.layout.StoreState` that compiled
 code unwinds through, the externref handle table, and the exception objects (see

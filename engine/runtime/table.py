@@ -15,7 +15,7 @@ _NO_MAX = 0xFFFF_FFFF
 
 
 def new_table_record(store: Store, ty: TableType, init: int = 0) -> int:
-    """Allocate a table record as compiled ``instantiate`` would; the store frees it."""
+    """Allocate a table record as instantiation would; the store frees it."""
     limits = ty.limits
     store.check_initial_size("table", limits.min)
     store.reserve(tables=1)
