@@ -63,7 +63,7 @@ class Op(enum.IntEnum):
     I64_SUB = 8
     I64_MUL = 9
     SET_GLOBAL = 10      # global index: pop the initial value into its cell
-    ROOT = 11            # RootKind, VMContext array field, index: register the entry as a root
+    ROOT = 11            # RootKind, instance-context field's offset, index: register the entry as a root
     ELEM = 12            # segment index, item count: allocate the segment's items
     ITEM = 13            # segment index, item index: pop the item
     TABLE_INIT = 14      # segment index, table index: pop the offset; copy the whole segment
@@ -98,7 +98,7 @@ class Program:
         self.max_depth = 0
 
     def emit(self, op: Op, *operands: int | str) -> None:
-        self.ops += [op, *operands]
+        self.ops += [int(op), *operands]
 
     def expr(self, expr: list[Instr]) -> None:
         """A constant expression: leaves one slot on the value stack."""
@@ -123,7 +123,7 @@ class Program:
         self.depth -= 1
 
     def words(self, elem_segments: int, data_segments: int) -> list[int | str]:
-        return [self.max_depth, elem_segments, data_segments, *self.ops, Op.END]
+        return [self.max_depth, elem_segments, data_segments, *self.ops, int(Op.END)]
 
 
 def program(m: Module, imported: dict[VMContext, int], data: Callable[[int], str], opt_level: int,
@@ -137,11 +137,11 @@ def program(m: Module, imported: dict[VMContext, int], data: Callable[[int], str
         p.emit(Op.SHARE_TAGS, first_tags(), len(m.tags), imported[VMContext.TAGS])
     for i, g in enumerate(m.globals):
         if _holds_exnref(g.type.type):
-            p.emit(Op.ROOT, RootKind.CELL, VMContext.GLOBALS, imported[VMContext.GLOBALS] + i)
+            p.emit(Op.ROOT, int(RootKind.CELL), VMContext.GLOBALS.offset, imported[VMContext.GLOBALS] + i)
     if not faults.on("exnref_tables_unrooted", opt_level):
         for i, t in enumerate(m.tables):
             if _holds_exnref(t.type.elem):
-                p.emit(Op.ROOT, RootKind.TABLE, VMContext.TABLES, imported[VMContext.TABLES] + i)
+                p.emit(Op.ROOT, int(RootKind.TABLE), VMContext.TABLES.offset, imported[VMContext.TABLES] + i)
     for i, g in enumerate(m.globals):
         p.expr(g.init)
         p.emit(Op.SET_GLOBAL, imported[VMContext.GLOBALS] + i)
@@ -310,6 +310,32 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
             leave(status)
         b.position_at_end(ok)
 
+    def entry_of_field(offset: ir.Value, index: ir.Value) -> ir.Value:
+        """Entry ``index`` of the array at byte ``offset`` of the instance context."""
+        array = b.load(b.gep(vmctx, [offset], source_etype=ir.IntType(8)), typ=PTR)
+        return b.load(b.gep(array, [index], source_etype=I64T), typ=PTR)
+
+    def elem() -> None:
+        seg = segment(VMContext.ELEM_SEGMENTS, operand(1))
+        count = operand(2)
+        _store(b, allocate(b.add(count, I64T(1)), SLOT), seg, Segment.DATA.offset)
+        _store(b, count, seg, Segment.LENGTH.offset)
+
+    def table_init() -> None:
+        record = entry(VMContext.TABLES, operand(2))
+        init(VMContext.ELEM_SEGMENTS, operand(1), _load(b, record, TableRecord.SIZE.offset),
+             _load(b, record, TableRecord.ELEMS.offset, PTR), SLOT, TrapCode.TABLE_OUT_OF_BOUNDS)
+
+    def data() -> None:
+        seg = segment(VMContext.DATA_SEGMENTS, operand(1))
+        _store(b, b.inttoptr(operand(2), PTR), seg, Segment.DATA.offset)
+        _store(b, operand(3), seg, Segment.LENGTH.offset)
+
+    def memory_init() -> None:
+        record = _load(b, vmctx, VMContext.MEMORY.offset, PTR)
+        init(VMContext.DATA_SEGMENTS, operand(1), _load(b, record, MemoryRecord.SIZE.offset),
+             _load(b, record, MemoryRecord.BASE.offset, PTR), 1, TrapCode.MEMORY_OUT_OF_BOUNDS)
+
     handlers: dict[Op, Callable[[], None]] = {
         Op.CONST: lambda: push(operand(1)),
         Op.GLOBAL_GET: lambda: push(b.load(entry(VMContext.GLOBALS, operand(1)), typ=I64T)),
@@ -319,49 +345,23 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
         Op.I64_SUB: arithmetic("sub", 2**64 - 1), Op.I64_MUL: arithmetic("mul", 2**64 - 1),
         Op.SET_GLOBAL: lambda: b.store(pop(), entry(VMContext.GLOBALS, operand(1))),
         Op.ROOT: lambda: b.call(root_add, [store, operand(1), entry_of_field(operand(2), operand(3))]),
-        Op.ELEM: lambda: _elem(),
+        Op.ELEM: elem,
         Op.ITEM: lambda: b.store(pop(), b.gep(_load(b, segment(VMContext.ELEM_SEGMENTS, operand(1)),
                                                       Segment.DATA.offset, PTR), [operand(2)], source_etype=I64T)),
-        Op.TABLE_INIT: lambda: _table_init(),
+        Op.TABLE_INIT: table_init,
         Op.DROP_ELEM: lambda: _store(b, I64T(0), segment(VMContext.ELEM_SEGMENTS, operand(1)),
                                      Segment.LENGTH.offset),
-        Op.DATA: lambda: _data(),
-        Op.MEMORY_INIT: lambda: _memory_init(),
+        Op.DATA: data,
+        Op.MEMORY_INIT: memory_init,
         Op.DROP_DATA: lambda: _store(b, I64T(0), segment(VMContext.DATA_SEGMENTS, operand(1)),
                                      Segment.LENGTH.offset),
         Op.START: start,
         Op.SHARE_TAGS: share_tags,
     }
 
-    def entry_of_field(field: ir.Value, index: ir.Value) -> ir.Value:
-        """Entry ``index`` of the array at instance-context field ``field`` (a number)."""
-        array = b.load(b.gep(vmctx, [field], source_etype=I64T), typ=PTR)
-        return b.load(b.gep(array, [index], source_etype=I64T), typ=PTR)
-
-    def _elem() -> None:
-        seg = segment(VMContext.ELEM_SEGMENTS, operand(1))
-        count = operand(2)
-        _store(b, allocate(b.add(count, I64T(1)), SLOT), seg, Segment.DATA.offset)
-        _store(b, count, seg, Segment.LENGTH.offset)
-
-    def _table_init() -> None:
-        record = entry(VMContext.TABLES, operand(2))
-        init(VMContext.ELEM_SEGMENTS, operand(1), _load(b, record, TableRecord.SIZE.offset),
-             _load(b, record, TableRecord.ELEMS.offset, PTR), SLOT, TrapCode.TABLE_OUT_OF_BOUNDS)
-
-    def _data() -> None:
-        seg = segment(VMContext.DATA_SEGMENTS, operand(1))
-        _store(b, b.inttoptr(operand(2), PTR), seg, Segment.DATA.offset)
-        _store(b, operand(3), seg, Segment.LENGTH.offset)
-
-    def _memory_init() -> None:
-        record = _load(b, vmctx, VMContext.MEMORY.offset, PTR)
-        init(VMContext.DATA_SEGMENTS, operand(1), _load(b, record, MemoryRecord.SIZE.offset),
-             _load(b, record, MemoryRecord.BASE.offset, PTR), 1, TrapCode.MEMORY_OUT_OF_BOUNDS)
-
     for op, handler in handlers.items():
         block = fn.append_basic_block(op.name.lower())
-        switch.add_case(I64T(op), block)
+        switch.add_case(I64T(int(op)), block)
         b.position_at_end(block)
         handler()
         b.store(b.add(pc, I64T(1 + _OPERANDS.get(op, 0))), pc_var)
