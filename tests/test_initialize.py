@@ -4,13 +4,13 @@ any depth, segments applied in order with the compiled instructions' traps, then
 start function -- at every opt_level, on the host and on each emulated target."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
 import engine.runtime
-from engine.emulated import EMULATED, missing
+from engine.emulated import EMULATED
 from engine.errors import Trap, TrapCode
+from tests.test_emulated import require
 
 
 def deep_sum(depth: int) -> str:
@@ -76,10 +76,6 @@ def test_a_data_segment_out_of_bounds_traps_after_the_element_segments() -> None
 @pytest.mark.emulated
 @pytest.mark.parametrize("arch", EMULATED)
 def test_the_program_runs_on_the_target(arch: str) -> None:
-    reason = missing(arch)
-    if reason is not None:
-        if os.environ.get("EXNFUZZ_REQUIRE_EMULATION"):
-            pytest.fail(f"EXNFUZZ_REQUIRE_EMULATION is set, but {reason}")
-        pytest.skip(reason)
+    require(arch)
     from engine.emulated import runtime
     check_module(runtime(arch), 0)

@@ -4,7 +4,6 @@ a 32-bit value whatever the high half of its register holds, NaN payloads, refer
 -- on the host at every opt_level and on each emulated target."""
 from __future__ import annotations
 
-import os
 import random
 from types import ModuleType
 from typing import Any
@@ -16,9 +15,10 @@ from hypothesis import strategies as st
 import engine.runtime
 from engine.compile.target import AARCH64, S390X, X86_64, Target
 from engine.compile.trampolines import buffer_order
-from engine.emulated import EMULATED, missing
+from engine.emulated import EMULATED
 from engine.runtime import F32, F64, FUNCREF, I32, I64, FuncType
 from engine.syntax.types import ValType
+from tests.test_emulated import require
 
 TYPES = (I32, I64, F32, F64, FUNCREF)
 WAT_NAME = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", FUNCREF: "funcref"}
@@ -134,11 +134,7 @@ def test_a_32_bit_result_ignores_the_high_half_of_its_register(opt_level: int) -
 @pytest.mark.emulated
 @pytest.mark.parametrize("arch", EMULATED)
 def test_values_cross_exactly_on_the_target(arch: str) -> None:
-    reason = missing(arch)
-    if reason is not None:
-        if os.environ.get("EXNFUZZ_REQUIRE_EMULATION"):
-            pytest.fail(f"EXNFUZZ_REQUIRE_EMULATION is set, but {reason}")
-        pytest.skip(reason)
+    require(arch)
     from engine.emulated import runtime
     api = runtime(arch)
     for i, ft in enumerate(signatures(random.Random(arch), 12)):
