@@ -52,6 +52,15 @@ STATE_POINTERS = {StoreState.MEMORY_NEW: MEMORY_NEW, StoreState.MEMORY_GROW: MEM
 """The store-state field holding each helper's address."""
 
 
+def load_field(b: ir.IRBuilder, base: ir.Value, offset: int, typ: ir.Type = I64T) -> ir.Value:
+    """The field at byte ``offset`` of the record at ``base``."""
+    return b.load(field_ptr(b, base, offset), typ=typ)
+
+
+def store_field(b: ir.IRBuilder, value: ir.Value, base: ir.Value, offset: int) -> None:
+    b.store(value, field_ptr(b, base, offset))
+
+
 def libc(module: ir.Module, name: str) -> ir.Function:
     """Declare a libc function (once).  ``int`` parameters are ``signext``, as the C
     calling convention of some targets (s390x) wants them widened by the caller."""
@@ -228,4 +237,4 @@ def export_helpers(module: ir.Module) -> list[str]:
 
 
 __all__ = ["MEMORY_FREE", "MEMORY_GROW", "MEMORY_NEW", "STATE_POINTERS", "TABLE_FILL", "TABLE_GROW", "TYPES",
-           "export_helpers", "for_range", "libc"]
+           "export_helpers", "for_range", "libc", "load_field", "store_field"]

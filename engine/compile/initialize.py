@@ -39,10 +39,10 @@ from ..syntax.instructions import Instr
 from ..syntax.module import Module, SegmentMode
 from ..syntax.types import HeapType, RefType, ValType
 from . import collector, faults
-from .helpers import libc
+from .helpers import libc, load_field, store_field
 from .layout import (SLOT, FuncRecord, MemoryRecord, ModuleShape, RootKind, Segment, StoreState, TableRecord,
                      TagRecord, UnwindKind, VMContext)
-from .types import I1, I32T, I64T, PTR, callable_pointer, declare, field_ptr
+from .types import I1, I32T, I64T, PTR, callable_pointer, declare
 
 INITIALIZE = "rt_initialize"
 STATUS = ir.LiteralStructType([I32T])
@@ -166,14 +166,6 @@ def program(m: Module, imported: dict[VMContext, int], data: Callable[[int], str
     return p.words(len(m.elems), len(m.datas))
 
 
-def _load(b: ir.IRBuilder, base: ir.Value, offset: int, typ: ir.Type = I64T) -> ir.Value:
-    return b.load(field_ptr(b, base, offset), typ=typ)
-
-
-def _store(b: ir.IRBuilder, value: ir.Value, base: ir.Value, offset: int) -> None:
-    b.store(value, field_ptr(b, base, offset))
-
-
 def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
     """``rt_initialize`` in ``module`` (the store runtime), which calls ``instantiate``
     (``rt_instantiate``) first."""
@@ -186,8 +178,8 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
     root_add = module.get_global(collector.ROOT_ADD)
     status_var, stack_var, pc_var, sp_var, k_var = (b.alloca(t) for t in (I32T, PTR, I64T, I64T, I64T))
     b.store(PTR(None), stack_var)
-    store = _load(b, vmctx, VMContext.STORE.offset, PTR)
-    shape = _load(b, vmctx, VMContext.SHAPE.offset, PTR)
+    store = load_field(b, vmctx, VMContext.STORE.offset, PTR)
+    shape = load_field(b, vmctx, VMContext.SHAPE.offset, PTR)
 
     # Every way out frees the value stack and returns the status.
     done = fn.append_basic_block("done")
@@ -205,8 +197,8 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
         if code not in traps:
             traps[code] = fn.append_basic_block(f"trap_{code.name.lower()}")
             with b.goto_block(traps[code]):
-                _store(b, I64T(UnwindKind.TRAP), store, StoreState.UNWIND.offset)
-                _store(b, I64T(code), store, StoreState.TRAP_CODE.offset)
+                store_field(b, I64T(UnwindKind.TRAP), store, StoreState.UNWIND.offset)
+                store_field(b, I64T(code), store, StoreState.TRAP_CODE.offset)
                 leave(I32T(1))
         ok = fn.append_basic_block("ok")
         b.cbranch(cond, traps[code], ok)
@@ -218,7 +210,7 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
         return pointer
 
     trap_if(b.icmp_unsigned("!=", b.call(instantiate, [vmctx, shape]), I32T(0)), TrapCode.ALLOCATION_TOO_LARGE)
-    words = _load(b, shape, ModuleShape.INIT.offset, PTR)
+    words = load_field(b, shape, ModuleShape.INIT.offset, PTR)
 
     def word(index: ir.Value) -> ir.Value:
         return b.load(b.gep(words, [index], source_etype=I64T), typ=I64T)
@@ -227,7 +219,7 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
     for header, field in ((1, VMContext.ELEM_SEGMENTS), (2, VMContext.DATA_SEGMENTS)):
         count = word(I64T(header))
         with b.if_then(b.icmp_unsigned("!=", count, I64T(0))):
-            _store(b, allocate(count, Segment.size()), vmctx, field.offset)
+            store_field(b, allocate(count, Segment.size()), vmctx, field.offset)
     b.store(I64T(3), pc_var)
     b.store(I64T(0), sp_var)
     loop = fn.append_basic_block("loop")
@@ -252,10 +244,10 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
 
     def entry(field: VMContext, index: ir.Value) -> ir.Value:
         """Entry ``index`` of the index-space array ``field``."""
-        return b.load(b.gep(_load(b, vmctx, field.offset, PTR), [index], source_etype=I64T), typ=PTR)
+        return b.load(b.gep(load_field(b, vmctx, field.offset, PTR), [index], source_etype=I64T), typ=PTR)
 
     def segment(field: VMContext, index: ir.Value) -> ir.Value:
-        return b.gep(_load(b, vmctx, field.offset, PTR), [b.mul(index, I64T(len(Segment)))], source_etype=I64T)
+        return b.gep(load_field(b, vmctx, field.offset, PTR), [b.mul(index, I64T(len(Segment)))], source_etype=I64T)
 
     def init(field: VMContext, index: ir.Value, size: ir.Value, base: ir.Value, scale: int,
              code: TrapCode) -> None:
@@ -263,10 +255,10 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
         (in ``scale``-byte units), trapping with ``code`` unless it fits in ``size``."""
         offset = pop()
         seg = segment(field, index)
-        length = _load(b, seg, Segment.LENGTH.offset)
+        length = load_field(b, seg, Segment.LENGTH.offset)
         trap_if(b.icmp_unsigned(">", b.add(offset, length), size), code)
         target = b.gep(base, [b.mul(offset, I64T(scale))], source_etype=ir.IntType(8))
-        b.call(memmove, [target, _load(b, seg, Segment.DATA.offset, PTR), b.mul(length, I64T(scale)), I1(0)])
+        b.call(memmove, [target, load_field(b, seg, Segment.DATA.offset, PTR), b.mul(length, I64T(scale)), I1(0)])
 
     def arithmetic(op: str, mask: int) -> Callable[[], None]:
         def run() -> None:
@@ -276,13 +268,13 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
 
     def share_tags() -> None:
         cell = b.inttoptr(operand(1), PTR)
-        region = b.gep(_load(b, vmctx, VMContext.OWNED.offset, PTR), [_load(b, shape, ModuleShape.TAGS_AT.offset)],
+        region = b.gep(load_field(b, vmctx, VMContext.OWNED.offset, PTR), [load_field(b, shape, ModuleShape.TAGS_AT.offset)],
                        source_etype=ir.IntType(8))
         first = b.load(cell, typ=PTR)
         with b.if_then(b.icmp_unsigned("==", first, PTR(None))):
             b.store(region, cell)
         first = b.load(cell, typ=PTR)
-        tags = b.gep(_load(b, vmctx, VMContext.TAGS.offset, PTR), [operand(3)], source_etype=I64T)
+        tags = b.gep(load_field(b, vmctx, VMContext.TAGS.offset, PTR), [operand(3)], source_etype=I64T)
         count = operand(2)
         each = fn.append_basic_block("share.each")
         after = fn.append_basic_block("share.done")
@@ -300,9 +292,9 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
 
     def start() -> None:
         record = entry(VMContext.FUNCS, operand(1))
-        code = _load(b, record, FuncRecord.CODE.offset, PTR)
+        code = load_field(b, record, FuncRecord.CODE.offset, PTR)
         callee = callable_pointer(b, code, ir.FunctionType(STATUS, [PTR]))
-        result = b.call(callee, [_load(b, record, FuncRecord.VMCTX.offset, PTR)], cconv="tailcc")
+        result = b.call(callee, [load_field(b, record, FuncRecord.VMCTX.offset, PTR)], cconv="tailcc")
         status = b.extract_value(result, 0)
         failed, ok = fn.append_basic_block("start.failed"), fn.append_basic_block("start.ok")
         b.cbranch(b.icmp_unsigned("!=", status, I32T(0)), failed, ok)
@@ -318,23 +310,23 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
     def elem() -> None:
         seg = segment(VMContext.ELEM_SEGMENTS, operand(1))
         count = operand(2)
-        _store(b, allocate(b.add(count, I64T(1)), SLOT), seg, Segment.DATA.offset)
-        _store(b, count, seg, Segment.LENGTH.offset)
+        store_field(b, allocate(b.add(count, I64T(1)), SLOT), seg, Segment.DATA.offset)
+        store_field(b, count, seg, Segment.LENGTH.offset)
 
     def table_init() -> None:
         record = entry(VMContext.TABLES, operand(2))
-        init(VMContext.ELEM_SEGMENTS, operand(1), _load(b, record, TableRecord.SIZE.offset),
-             _load(b, record, TableRecord.ELEMS.offset, PTR), SLOT, TrapCode.TABLE_OUT_OF_BOUNDS)
+        init(VMContext.ELEM_SEGMENTS, operand(1), load_field(b, record, TableRecord.SIZE.offset),
+             load_field(b, record, TableRecord.ELEMS.offset, PTR), SLOT, TrapCode.TABLE_OUT_OF_BOUNDS)
 
     def data() -> None:
         seg = segment(VMContext.DATA_SEGMENTS, operand(1))
-        _store(b, b.inttoptr(operand(2), PTR), seg, Segment.DATA.offset)
-        _store(b, operand(3), seg, Segment.LENGTH.offset)
+        store_field(b, b.inttoptr(operand(2), PTR), seg, Segment.DATA.offset)
+        store_field(b, operand(3), seg, Segment.LENGTH.offset)
 
     def memory_init() -> None:
-        record = _load(b, vmctx, VMContext.MEMORY.offset, PTR)
-        init(VMContext.DATA_SEGMENTS, operand(1), _load(b, record, MemoryRecord.SIZE.offset),
-             _load(b, record, MemoryRecord.BASE.offset, PTR), 1, TrapCode.MEMORY_OUT_OF_BOUNDS)
+        record = load_field(b, vmctx, VMContext.MEMORY.offset, PTR)
+        init(VMContext.DATA_SEGMENTS, operand(1), load_field(b, record, MemoryRecord.SIZE.offset),
+             load_field(b, record, MemoryRecord.BASE.offset, PTR), 1, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     handlers: dict[Op, Callable[[], None]] = {
         Op.CONST: lambda: push(operand(1)),
@@ -346,14 +338,14 @@ def emit_initialize(module: ir.Module, instantiate: ir.Function) -> ir.Function:
         Op.SET_GLOBAL: lambda: b.store(pop(), entry(VMContext.GLOBALS, operand(1))),
         Op.ROOT: lambda: b.call(root_add, [store, operand(1), entry_of_field(operand(2), operand(3))]),
         Op.ELEM: elem,
-        Op.ITEM: lambda: b.store(pop(), b.gep(_load(b, segment(VMContext.ELEM_SEGMENTS, operand(1)),
+        Op.ITEM: lambda: b.store(pop(), b.gep(load_field(b, segment(VMContext.ELEM_SEGMENTS, operand(1)),
                                                       Segment.DATA.offset, PTR), [operand(2)], source_etype=I64T)),
         Op.TABLE_INIT: table_init,
-        Op.DROP_ELEM: lambda: _store(b, I64T(0), segment(VMContext.ELEM_SEGMENTS, operand(1)),
+        Op.DROP_ELEM: lambda: store_field(b, I64T(0), segment(VMContext.ELEM_SEGMENTS, operand(1)),
                                      Segment.LENGTH.offset),
         Op.DATA: data,
         Op.MEMORY_INIT: memory_init,
-        Op.DROP_DATA: lambda: _store(b, I64T(0), segment(VMContext.DATA_SEGMENTS, operand(1)),
+        Op.DROP_DATA: lambda: store_field(b, I64T(0), segment(VMContext.DATA_SEGMENTS, operand(1)),
                                      Segment.LENGTH.offset),
         Op.START: start,
         Op.SHARE_TAGS: share_tags,

@@ -32,25 +32,17 @@ from collections.abc import Callable
 import llvmlite.ir as ir
 
 from . import collector, helpers
-from .helpers import MEMORY_FREE, MEMORY_NEW, for_range, libc
+from .helpers import MEMORY_FREE, MEMORY_NEW, for_range, libc, load_field, store_field
 from .initialize import INITIALIZE, emit_initialize
 from .layout import SLOT, FuncRecord, ModuleShape, Segment, StoreState, TableRecord, TagRecord, VMContext
 from .target import Target
-from .types import I1, I8, I32T, I64T, PTR, declare, field_ptr
+from .types import I1, I8, I32T, I64T, PTR, declare
 
 INSTANTIATE = "rt_instantiate"
 RELEASE = "rt_release"
 TYPES = {INSTANTIATE: ir.FunctionType(I32T, [PTR, PTR]), RELEASE: ir.FunctionType(ir.VoidType(), [PTR])}
 """``i32 rt_instantiate(VMContext*, ModuleShape*)``: 0, or 1 when memory ran out (the
 caller traps); ``void rt_release(VMContext*)``."""
-
-
-def _load(b: ir.IRBuilder, base: ir.Value, offset: int, typ: ir.Type = I64T) -> ir.Value:
-    return b.load(field_ptr(b, base, offset), typ=typ)
-
-
-def _store(b: ir.IRBuilder, value: ir.Value, base: ir.Value, offset: int) -> None:
-    b.store(value, field_ptr(b, base, offset))
 
 
 _SPACES = {
@@ -69,8 +61,8 @@ def _each_record(b: ir.IRBuilder, vmctx: ir.Value, shape: ir.Value, block: ir.Va
     """For each defined entity of the index space ``space``: ``init`` its record in
     ``block``, then point its entry (after the imported ones) at the record."""
     count, at, imported, slots = _SPACES[space]
-    start = block if at is None else b.gep(block, [_load(b, shape, at.offset)], source_etype=I8)
-    entries = b.gep(_load(b, vmctx, space.offset, PTR), [_load(b, shape, imported.offset)], source_etype=I64T)
+    start = block if at is None else b.gep(block, [load_field(b, shape, at.offset)], source_etype=I8)
+    entries = b.gep(load_field(b, vmctx, space.offset, PTR), [load_field(b, shape, imported.offset)], source_etype=I64T)
 
     def each(k: ir.Value) -> None:
         record = b.gep(start, [b.mul(k, I64T(slots))], source_etype=I64T)
@@ -78,7 +70,7 @@ def _each_record(b: ir.IRBuilder, vmctx: ir.Value, shape: ir.Value, block: ir.Va
             init(record)
         b.store(record, b.gep(entries, [k], source_etype=I64T))
 
-    for_range(b, _load(b, shape, count.offset), each, space.name.lower())
+    for_range(b, load_field(b, shape, count.offset), each, space.name.lower())
 
 
 def emit_instantiate(module: ir.Module) -> ir.Function:
@@ -86,46 +78,46 @@ def emit_instantiate(module: ir.Module) -> ir.Function:
     fn.linkage = "internal"
     vmctx, shape = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    size = _load(b, shape, ModuleShape.OWNED_BYTES.offset)
+    size = load_field(b, shape, ModuleShape.OWNED_BYTES.offset)
     with b.if_then(b.icmp_unsigned("==", size, I64T(0))):
         b.ret(I32T(0))
     block = b.call(libc(module, "calloc"), [I64T(1), size])
     with b.if_then(b.icmp_unsigned("==", block, PTR(None))):
         b.ret(I32T(1))
     memcpy = declare(module, "llvm.memcpy.p0.p0.i64", ir.FunctionType(ir.VoidType(), [PTR, PTR, I64T, I1]))
-    b.call(memcpy, [block, _load(b, shape, ModuleShape.TEMPLATE.offset, PTR),
-                    _load(b, shape, ModuleShape.TEMPLATE_BYTES.offset), I1(0)])
-    _store(b, block, vmctx, VMContext.OWNED.offset)
-    type_ids = _load(b, vmctx, VMContext.TYPE_IDS.offset, PTR)
+    b.call(memcpy, [block, load_field(b, shape, ModuleShape.TEMPLATE.offset, PTR),
+                    load_field(b, shape, ModuleShape.TEMPLATE_BYTES.offset), I1(0)])
+    store_field(b, block, vmctx, VMContext.OWNED.offset)
+    type_ids = load_field(b, vmctx, VMContext.TYPE_IDS.offset, PTR)
 
     def resolve_type_id(record: ir.Value, offset: int) -> None:
         # The template holds the module's type index; code compares canonical ids.
-        index = _load(b, record, offset)
-        _store(b, b.load(b.gep(type_ids, [index], source_etype=I64T), typ=I64T), record, offset)
+        index = load_field(b, record, offset)
+        store_field(b, b.load(b.gep(type_ids, [index], source_etype=I64T), typ=I64T), record, offset)
 
     def function(record: ir.Value) -> None:
-        _store(b, vmctx, record, FuncRecord.VMCTX.offset)
+        store_field(b, vmctx, record, FuncRecord.VMCTX.offset)
         resolve_type_id(record, FuncRecord.TYPE_ID.offset)
 
     def table(record: ir.Value) -> None:
         # One spare slot: realloc(p, 0) may free (see table_grow).
-        elems = b.call(libc(module, "calloc"), [b.add(_load(b, record, TableRecord.SIZE.offset), I64T(1)),
+        elems = b.call(libc(module, "calloc"), [b.add(load_field(b, record, TableRecord.SIZE.offset), I64T(1)),
                                                 I64T(SLOT)])
         with b.if_then(b.icmp_unsigned("==", elems, PTR(None))):
             b.ret(I32T(1))
-        _store(b, elems, record, TableRecord.ELEMS.offset)
+        store_field(b, elems, record, TableRecord.ELEMS.offset)
 
     _each_record(b, vmctx, shape, block, VMContext.FUNCS, function)
     _each_record(b, vmctx, shape, block, VMContext.TABLES, table)
     _each_record(b, vmctx, shape, block, VMContext.TAGS,
                  lambda record: resolve_type_id(record, TagRecord.TYPE_ID.offset))
     _each_record(b, vmctx, shape, block, VMContext.GLOBALS)
-    with b.if_then(b.icmp_unsigned("!=", _load(b, shape, ModuleShape.MEMORIES.offset), I64T(0))):
-        memory = b.gep(block, [_load(b, shape, ModuleShape.MEMORY_AT.offset)], source_etype=I8)
+    with b.if_then(b.icmp_unsigned("!=", load_field(b, shape, ModuleShape.MEMORIES.offset), I64T(0))):
+        memory = b.gep(block, [load_field(b, shape, ModuleShape.MEMORY_AT.offset)], source_etype=I8)
         memory_new = declare(module, MEMORY_NEW, ir.FunctionType(I32T, [PTR]))
         with b.if_then(b.icmp_unsigned("!=", b.call(memory_new, [memory]), I32T(0))):
             b.ret(I32T(1))
-        _store(b, memory, vmctx, VMContext.MEMORY.offset)
+        store_field(b, memory, vmctx, VMContext.MEMORY.offset)
     b.ret(I32T(0))
     return fn
 
@@ -135,32 +127,32 @@ def emit_release(module: ir.Module) -> ir.Function:
     vmctx, = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     free = libc(module, "free")
-    shape = _load(b, vmctx, VMContext.SHAPE.offset, PTR)
+    shape = load_field(b, vmctx, VMContext.SHAPE.offset, PTR)
     with b.if_then(b.icmp_unsigned("==", shape, PTR(None))):
         b.ret_void()
-    block = _load(b, vmctx, VMContext.OWNED.offset, PTR)
+    block = load_field(b, vmctx, VMContext.OWNED.offset, PTR)
     with b.if_then(b.icmp_unsigned("!=", block, PTR(None))):
-        with b.if_then(b.icmp_unsigned("!=", _load(b, shape, ModuleShape.MEMORIES.offset), I64T(0))):
+        with b.if_then(b.icmp_unsigned("!=", load_field(b, shape, ModuleShape.MEMORIES.offset), I64T(0))):
             memory_free = declare(module, MEMORY_FREE, ir.FunctionType(ir.VoidType(), [PTR]))
-            b.call(memory_free, [b.gep(block, [_load(b, shape, ModuleShape.MEMORY_AT.offset)],
+            b.call(memory_free, [b.gep(block, [load_field(b, shape, ModuleShape.MEMORY_AT.offset)],
                                        source_etype=I8)])
-        tables = b.gep(block, [_load(b, shape, ModuleShape.TABLES_AT.offset)], source_etype=I8)
+        tables = b.gep(block, [load_field(b, shape, ModuleShape.TABLES_AT.offset)], source_etype=I8)
 
         def free_elements(k: ir.Value) -> None:
             record = b.gep(tables, [b.mul(k, I64T(len(TableRecord)))], source_etype=I64T)
-            b.call(free, [_load(b, record, TableRecord.ELEMS.offset, PTR)])
+            b.call(free, [load_field(b, record, TableRecord.ELEMS.offset, PTR)])
 
-        for_range(b, _load(b, shape, ModuleShape.TABLES.offset), free_elements, "tables")
+        for_range(b, load_field(b, shape, ModuleShape.TABLES.offset), free_elements, "tables")
         b.call(free, [block])
-    segments = _load(b, vmctx, VMContext.ELEM_SEGMENTS.offset, PTR)
+    segments = load_field(b, vmctx, VMContext.ELEM_SEGMENTS.offset, PTR)
     with b.if_then(b.icmp_unsigned("!=", segments, PTR(None))):
         def free_items(i: ir.Value) -> None:
             segment = b.gep(segments, [b.mul(i, I64T(len(Segment)))], source_etype=I64T)
-            b.call(free, [_load(b, segment, Segment.DATA.offset, PTR)])
+            b.call(free, [load_field(b, segment, Segment.DATA.offset, PTR)])
 
-        for_range(b, _load(b, shape, ModuleShape.ELEM_SEGMENTS.offset), free_items, "segments")
+        for_range(b, load_field(b, shape, ModuleShape.ELEM_SEGMENTS.offset), free_items, "segments")
         b.call(free, [segments])
-    b.call(free, [_load(b, vmctx, VMContext.DATA_SEGMENTS.offset, PTR)])
+    b.call(free, [load_field(b, vmctx, VMContext.DATA_SEGMENTS.offset, PTR)])
     b.ret_void()
     return fn
 
